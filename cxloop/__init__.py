@@ -1,0 +1,1 @@
+"""cxloop command line: the composition root that knows all three services."""

@@ -1,0 +1,103 @@
+"""The `cxloop` command: serve, migrate, mint tokens, export OpenAPI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxloop import migrations, supervisor
+from cxloop.services import SERVICES, ServiceSpec, select
+from shared.auth import SCOPES, mint_token
+from shared.observability import configure_logging
+from shared.settings import get_common_settings
+
+app = typer.Typer(help="cxloop: self-hostable Customer Experience backend.", no_args_is_help=True)
+openapi_app = typer.Typer(help="OpenAPI documents of the services.", no_args_is_help=True)
+app.add_typer(openapi_app, name="openapi")
+
+OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
+Target = Annotated[str, typer.Argument(help="survey, metrics, loop or all")]
+
+
+def _services(target: str) -> list[ServiceSpec]:
+    try:
+        return select(target)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@app.command()
+def serve(
+    target: Target = "all",
+    host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (one service only; default 8001/8002/8003)")] = None,
+    workers: Annotated[int, typer.Option(help="uvicorn worker processes per service")] = 1,
+    print_token: Annotated[bool, typer.Option(help="Print a development token on start")] = True,
+) -> None:
+    """Serve one service, or all three with their logs interleaved and labelled (Ctrl-C stops all)."""
+    specs = _services(target)
+    if len(specs) == 1:
+        configure_logging(get_common_settings().log_level)
+        supervisor.serve_one(specs[0], host=host, port=port or specs[0].port, workers=workers)
+        return
+    if print_token:
+        supervisor.announce(specs, host=host, token=_dev_token())
+    raise typer.Exit(supervisor.serve_many(specs, host=host, workers=workers))
+
+
+@app.command()
+def migrate(target: Target = "all") -> None:
+    """Migrate the databases of one service or all to the newest revision."""
+    for spec in _services(target):
+        migrations.upgrade(spec.name, spec.settings().database_url)
+        typer.echo(f"{spec.name}: migrated to head")
+
+
+def _dev_token() -> str:
+    settings = get_common_settings()
+    return mint_token(settings, org="dev", sub="dev", scopes=SCOPES, ttl_seconds=7 * 24 * 3600)
+
+
+@app.command()
+def token(
+    org: Annotated[str, typer.Option(help="The tenant (org claim)")] = "dev",
+    scope: Annotated[str, typer.Option(help="Space-separated scopes; default: all")] = " ".join(SCOPES),
+    units: Annotated[str | None, typer.Option(help="Comma-separated unit paths the caller may see")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
+    sub: Annotated[str, typer.Option(help="The subject (who is calling)")] = "dev",
+) -> None:
+    """Print a signed bearer token (development and service-to-service use)."""
+    unit_list = [u.strip() for u in units.split(",") if u.strip()] if units is not None else None
+    typer.echo(
+        mint_token(get_common_settings(), org=org, sub=sub, scopes=scope.split(), units=unit_list, ttl_seconds=ttl)
+    )
+
+
+def render_openapi(name: str) -> str:
+    """The OpenAPI document of one service as committed: sorted keys, two-space indent, final newline."""
+    document = SERVICES[name].build().openapi()
+    return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+@openapi_app.command("export")
+def openapi_export(
+    check: Annotated[bool, typer.Option(help="Only check that the committed documents are current")] = False,
+) -> None:
+    """Write openapi/<service>.json for every service (or, with --check, fail when one is stale)."""
+    stale = []
+    for name in SERVICES:
+        path = OPENAPI_DIR / f"{name}.json"
+        document = render_openapi(name)
+        if check:
+            if not path.exists() or path.read_text() != document:
+                stale.append(path.name)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(document)
+        typer.echo(f"wrote {path.relative_to(OPENAPI_DIR.parent)}")
+    if stale:
+        typer.echo(f"stale: {', '.join(stale)}; run `cxloop openapi export`", err=True)
+        raise typer.Exit(1)

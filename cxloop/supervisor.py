@@ -1,0 +1,116 @@
+"""Run services: one in this process under uvicorn, or all three as labelled child processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import IO
+
+import httpx
+import uvicorn
+
+from cxloop.services import ServiceSpec
+
+READY_TIMEOUT_SECONDS = 120.0
+_COLOURS = {"survey": "\033[36m", "metrics": "\033[35m", "loop": "\033[33m"}
+_RESET = "\033[0m"
+_print_lock = threading.Lock()
+
+
+def serve_one(spec: ServiceSpec, *, host: str, port: int, workers: int = 1) -> None:
+    """Serve one service in the foreground (uvicorn; our middleware writes the access log)."""
+    uvicorn.run(
+        spec.app_path, host=host, port=port, workers=workers, log_config=None, access_log=False, proxy_headers=True
+    )
+
+
+def _label(spec: ServiceSpec) -> str:
+    text = f"{spec.short:<7}|"
+    return f"{_COLOURS.get(spec.short, '')}{text}{_RESET}" if sys.stdout.isatty() else text
+
+
+def _pump(spec: ServiceSpec, stream: IO[str]) -> None:
+    label = _label(spec)
+    for line in stream:
+        with _print_lock:
+            sys.stdout.write(f"{label} {line}")
+            sys.stdout.flush()
+
+
+def _url(spec: ServiceSpec, host: str) -> str:
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name, not a bind
+    return f"http://{shown}:{spec.port}"
+
+
+def announce(specs: list[ServiceSpec], *, host: str, token: str) -> None:
+    """Once every service answers /readyz, print the URLs and a development token."""
+
+    def wait_then_print() -> None:
+        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+        pending = list(specs)
+        while pending and time.monotonic() < deadline:
+            pending = [s for s in pending if not _ready(_url(s, host))]
+            time.sleep(0.3)
+        lines = ["", "cxloop is " + ("ready:" if not pending else "NOT ready (see the logs above):")]
+        lines += [f"  {s.name:<12} {_url(s, host)}   docs: {_url(s, host)}/docs" for s in specs]
+        lines += ["", "Development token (org 'dev', every scope, 7 days):", f"  export TOKEN={token}", ""]
+        lines += [f'  curl -H "Authorization: Bearer $TOKEN" {_url(specs[0], host)}/v1/units', ""]
+        with _print_lock:
+            print("\n".join(lines), flush=True)
+
+    threading.Thread(target=wait_then_print, daemon=True).start()
+
+
+def _ready(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
+    except httpx.HTTPError:
+        return False
+
+
+def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1) -> int:
+    """Start each service as a child process, interleave their labelled logs, stop all on Ctrl-C or TERM."""
+    children: list[tuple[ServiceSpec, subprocess.Popen[str]]] = []
+    for spec in specs:
+        command = [sys.executable, "-m", "cxloop", "serve", spec.short, "--host", host, "--workers", str(workers)]
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        assert child.stdout is not None
+        threading.Thread(target=_pump, args=(spec, child.stdout), daemon=True).start()
+        children.append((spec, child))
+    stopping = threading.Event()
+
+    def stop(_signum: int, _frame: object) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while not stopping.is_set() and all(child.poll() is None for _, child in children):
+        stopping.wait(0.5)
+    return _stop_all(children)
+
+
+def _stop_all(children: list[tuple[ServiceSpec, subprocess.Popen[str]]]) -> int:
+    for _, child in children:
+        if child.poll() is None:
+            child.send_signal(signal.SIGINT)
+    deadline = time.monotonic() + 10
+    for _, child in children:
+        try:
+            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            child.kill()
+    failed = [spec.name for spec, child in children if child.returncode not in (0, -signal.SIGINT, 130)]
+    if failed:
+        print(f"stopped; these exited with an error: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0

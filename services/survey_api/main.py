@@ -1,0 +1,27 @@
+"""survey_api — listen: surveys, contacts, distributions, invitations and responses (port 8001)."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
+from services.survey_api.routes import units
+from services.survey_api.schemas import SurveyOrgSettings
+from services.survey_api.settings import SurveySettings, get_settings
+from shared.app import create_service_app
+
+
+def create_app(settings: SurveySettings | None = None) -> FastAPI:
+    """Build the survey_api app (settings from the environment unless given)."""
+    return create_service_app(
+        title="cxloop survey_api",
+        description="Listen: NPS / CSAT / CES surveys, contacts, distributions and responses.",
+        settings=settings or get_settings(),
+        routers=[units.router],
+        idempotency_table=IdempotencyRecord,
+        org_settings_table=OrgSettingsRow,
+        org_settings_model=SurveyOrgSettings,
+    )
+
+
+app = create_app()

@@ -1,0 +1,24 @@
+"""survey_api settings: the common ones plus `SURVEY_DATABASE_URL`."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import AliasChoices, Field
+
+from shared.settings import ServiceSettings
+
+
+class SurveySettings(ServiceSettings):
+    """Settings of survey_api."""
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///./var/survey.db",
+        validation_alias=AliasChoices("SURVEY_DATABASE_URL", "database_url"),
+    )
+
+
+@lru_cache
+def get_settings() -> SurveySettings:
+    """The process-wide settings of survey_api."""
+    return SurveySettings()

@@ -1,0 +1,1 @@
+"""The schema package shared by the cxloop services: contracts, auth, settings, errors and db helpers."""

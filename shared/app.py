@@ -1,0 +1,120 @@
+"""The app factory every service uses: error handlers, middleware, health, metrics and OpenAPI shape."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.routing import APIRoute
+
+from pydantic import BaseModel
+
+from shared.auth import TokenVerifier
+from shared.db import Database
+from shared.errors import PROBLEM_JSON, install_error_handlers, problem_response, problem_responses
+from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
+from shared.observability import HttpMetrics, RequestMiddleware
+from shared.org_settings import OrgSettingsFields, org_settings_router
+from shared.settings import ServiceSettings
+
+
+def _operation_id(route: APIRoute) -> str:
+    return route.name
+
+
+def create_service_app(
+    *,
+    title: str,
+    description: str,
+    settings: ServiceSettings,
+    routers: Sequence[APIRouter],
+    idempotency_table: type[IdempotencyRecordFields],
+    org_settings_table: type[OrgSettingsFields],
+    org_settings_model: type[BaseModel],
+    version: str = "0.1.0",
+) -> FastAPI:
+    """A FastAPI app wired the way every cxloop service is: one database, one error shape, one middleware."""
+    db = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        await db.dispose()
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        generate_unique_id_function=_operation_id,
+    )
+    app.state.settings = settings
+    app.state.db = db
+    app.state.verifier = TokenVerifier(settings)
+    app.state.http_metrics = metrics = HttpMetrics()
+    app.state.idempotency = IdempotentRunner(db, idempotency_table)
+    install_error_handlers(app)
+    app.include_router(_health_router())
+    app.include_router(org_settings_router(table=org_settings_table, model=org_settings_model))
+    for router in routers:
+        app.include_router(router)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Idempotency-Key", "If-Match", "X-Request-ID"],
+            expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
+            max_age=600,
+        )
+    app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
+    return app
+
+
+def _health_router() -> APIRouter:
+    router = APIRouter(tags=["health"])
+
+    @router.get("/healthz")
+    async def healthz() -> dict[str, str]:
+        """The process is up."""
+        return {"status": "ok"}
+
+    @router.get("/readyz", responses=problem_responses(503))
+    async def readyz(request: Request) -> Response:
+        """The process is up and its database answers."""
+        try:
+            await request.app.state.db.ping()
+        except Exception as exc:
+            return problem_response(
+                status=503, slug="not-ready", title="Not ready", detail=f"database: {type(exc).__name__}"
+            )
+        return JSONResponse({"status": "ready"})
+
+    @router.get("/metrics", response_class=PlainTextResponse)
+    async def metrics(request: Request) -> Response:
+        """Prometheus text: request counts and latencies per route."""
+        body, content_type = request.app.state.http_metrics.render()
+        return Response(body, media_type=content_type)
+
+    return router
+
+
+def _openapi(app: FastAPI) -> dict[str, Any]:
+    """The OpenAPI document, with every error response declared as problem+json."""
+    if app.openapi_schema is not None:
+        return app.openapi_schema
+    schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    for path_item in schema.get("paths", {}).values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                content = response.get("content", {})
+                if status[0] in "45" and "application/json" in content:
+                    content[PROBLEM_JSON] = content.pop("application/json")
+    app.openapi_schema = schema
+    return schema

@@ -1,0 +1,142 @@
+"""`Idempotency-Key` for creating POSTs (DESIGN §5): replay, 422 on another body, 409 while in flight."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from fastapi import Depends, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from sqlalchemy import delete, update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel, col
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.auth import Principal
+from shared.db import Database, JSONType, UTCDateTime, utcnow
+from shared.errors import Conflict, Unprocessable
+
+# A request that has not finished after this long is taken to have died; its key may be used again.
+IN_FLIGHT_TIMEOUT = dt.timedelta(minutes=2)
+REPLAY_HEADER = "Idempotent-Replayed"
+
+IdempotencyKeyHeader = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Makes the request safe to retry: a repeat with the same body replays the first answer",
+    ),
+]
+
+
+class IdempotencyRecordFields(SQLModel):
+    """Columns of a service's `idempotency_keys` table; each service declares the table on its own base."""
+
+    org: str = Field(primary_key=True, max_length=100)
+    caller: str = Field(primary_key=True, max_length=255)
+    key: str = Field(primary_key=True, max_length=255)
+    fingerprint: str = Field(max_length=64)
+    state: str = Field(default="in_flight", max_length=20)
+    status_code: int | None = None
+    response_body: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+
+
+def fingerprint(request: Request, payload: BaseModel) -> str:
+    """What the key promises: the same method, path and body."""
+    body = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(f"{request.method} {request.url.path}\n{body}".encode()).hexdigest()
+
+
+Create = Callable[[AsyncSession], Awaitable[BaseModel]]
+
+
+class IdempotentRunner:
+    """Runs creating requests so that a retried one replays its first answer instead of acting twice."""
+
+    def __init__(self, db: Database, table: type[IdempotencyRecordFields]) -> None:
+        self.db = db
+        self.table = table
+
+    async def run(
+        self,
+        *,
+        request: Request,
+        principal: Principal,
+        key: str | None,
+        payload: BaseModel,
+        create: Create,
+        status_code: int = 201,
+    ) -> JSONResponse:
+        """Run `create` in its own transaction, at most once per (org, caller, key)."""
+        if key is None:
+            async with self.db.sessions() as session, session.begin():
+                result = await create(session)
+            return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
+        ident = {"org": principal.org, "caller": principal.sub, "key": key}
+        replay = await self._claim(ident, fingerprint(request, payload))
+        if replay is not None:
+            return replay
+        try:
+            async with self.db.sessions() as session, session.begin():
+                result = await create(session)
+                body = result.model_dump(mode="json")
+                await session.execute(
+                    update(self.table)
+                    .where(*self._match(ident))
+                    .values(state="done", status_code=status_code, response_body=body)
+                )
+        except BaseException:
+            await self._release(ident)
+            raise
+        return JSONResponse(body, status_code=status_code)
+
+    def _match(self, ident: dict[str, str]) -> list[Any]:
+        return [col(getattr(self.table, name)) == value for name, value in ident.items()]
+
+    async def _claim(self, ident: dict[str, str], print_: str) -> JSONResponse | None:
+        """Record the key as in flight; or answer the replay, 422 or 409 that an earlier use calls for."""
+        try:
+            async with self.db.sessions() as session, session.begin():
+                session.add(self.table(**ident, fingerprint=print_))
+            return None
+        except IntegrityError:
+            pass
+        async with self.db.sessions() as session, session.begin():
+            record = await session.get(self.table, (ident["org"], ident["caller"], ident["key"]))
+            if record is None:  # released between our insert and this read: the caller may simply retry
+                raise Conflict("This Idempotency-Key was just released; retry the request")
+            if record.fingerprint != print_:
+                raise Unprocessable("This Idempotency-Key was already used with another request body or path")
+            if record.state == "done" and record.status_code is not None:
+                return JSONResponse(
+                    record.response_body, status_code=record.status_code, headers={REPLAY_HEADER: "true"}
+                )
+            stale = utcnow() - IN_FLIGHT_TIMEOUT
+            taken_over = await session.execute(
+                update(self.table)
+                .where(*self._match(ident), col(self.table.state) == "in_flight", col(self.table.created_at) < stale)
+                .values(created_at=utcnow())
+            )
+            if taken_over.rowcount == 1:  # type: ignore[attr-defined]
+                return None
+        raise Conflict("A request with this Idempotency-Key is still in flight")
+
+    async def _release(self, ident: dict[str, str]) -> None:
+        async with self.db.sessions() as session, session.begin():
+            await session.execute(delete(self.table).where(*self._match(ident), col(self.table.state) == "in_flight"))
+
+
+def get_idempotency(request: Request) -> IdempotentRunner:
+    """The idempotent runner of the app serving this request."""
+    runner: IdempotentRunner = request.app.state.idempotency
+    return runner
+
+
+IdempotencyDep = Annotated[IdempotentRunner, Depends(get_idempotency)]

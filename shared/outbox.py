@@ -1,0 +1,42 @@
+"""The outbox table's fields and how a change records an event in its own transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from shared.db import JSONType, UTCDateTime, utcnow
+from shared.events import EventEnvelope
+
+
+class OutboxEventFields(SQLModel):
+    """Columns of a service's `outbox` table; each service declares the table on its own base."""
+
+    id: str = Field(primary_key=True, max_length=64)
+    org: str = Field(max_length=100)
+    event_type: str = Field(max_length=100)
+    source: str = Field(max_length=50)
+    occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
+    payload: dict[str, Any] = Field(sa_type=JSONType)
+    status: str = Field(default="pending", max_length=20, index=True)
+    attempts: int = 0
+    available_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, max_length=2000)
+
+
+def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: EventEnvelope) -> None:
+    """Stage `envelope` in the outbox of the current transaction: it is sent only if the change commits."""
+    session.add(
+        table(
+            id=envelope.id,
+            org=envelope.org,
+            event_type=envelope.type,
+            source=envelope.source,
+            occurred_at=envelope.occurred_at,
+            payload=envelope.model_dump(mode="json"),
+        )
+    )

@@ -1,0 +1,1 @@
+"""Wire models that more than one service or client uses."""

@@ -1,0 +1,70 @@
+"""Settings every service shares, read from the environment (DESIGN §9)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+from pydantic import AliasChoices, Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEVELOPMENT_SECRET = "cxloop-development-secret-do-not-use-in-production"  # noqa: S105 - a known dev default
+MIN_SECRET_BYTES = 32
+
+
+class CommonSettings(BaseSettings):
+    """Authentication, HTTP limits and where the other services live."""
+
+    model_config = SettingsConfigDict(env_prefix="CXLOOP_", extra="ignore", populate_by_name=True)
+
+    env: Literal["development", "test", "production"] = "development"
+    jwt_secret: str = DEVELOPMENT_SECRET
+    jwt_issuer: str = "cxloop"
+    jwt_audience: str = "cxloop"
+    jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
+    jwt_jwks_file: str | None = None
+    jwt_jwks_url: str | None = None
+    jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
+    jwt_signing_key_file: str | None = None
+    jwt_signing_kid: str | None = None
+    cors_origins: list[str] = Field(default_factory=list)
+    max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    log_level: str = "INFO"
+    survey_api_url: str = Field(
+        default="http://127.0.0.1:8001", validation_alias=AliasChoices("SURVEY_API_URL", "CXLOOP_SURVEY_API_URL")
+    )
+    metrics_api_url: str = Field(
+        default="http://127.0.0.1:8002",
+        validation_alias=AliasChoices("METRICS_API_URL", "CXLOOP_METRICS_API_URL"),
+    )
+    loop_api_url: str = Field(
+        default="http://127.0.0.1:8003", validation_alias=AliasChoices("LOOP_API_URL", "CXLOOP_LOOP_API_URL")
+    )
+
+    @model_validator(mode="after")
+    def _refuse_weak_secrets(self) -> CommonSettings:
+        hmac_algorithms = [a for a in self.jwt_algorithms if a.upper().startswith("HS")]
+        if "none" in {a.lower() for a in self.jwt_algorithms}:
+            raise ValueError("CXLOOP_JWT_ALGORITHMS must not contain 'none'")
+        if hmac_algorithms and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"CXLOOP_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if self.env == "production" and hmac_algorithms and self.jwt_secret == DEVELOPMENT_SECRET:
+            raise ValueError("CXLOOP_ENV=production refuses the default CXLOOP_JWT_SECRET; set your own")
+        asymmetric = [a for a in self.jwt_algorithms if not a.upper().startswith("HS")]
+        if asymmetric and not (self.jwt_jwks_file or self.jwt_jwks_url):
+            raise ValueError("RS/ES algorithms need CXLOOP_JWT_JWKS_FILE or CXLOOP_JWT_JWKS_URL")
+        return self
+
+
+class ServiceSettings(CommonSettings):
+    """A service's settings: the common ones plus its database URL (env name set by each service)."""
+
+    database_url: str = "sqlite+aiosqlite:///./var/service.db"
+    database_pool_size: int = Field(default=10, ge=1, le=200)
+    database_echo: bool = False
+
+
+@lru_cache
+def get_common_settings() -> CommonSettings:
+    """The process-wide common settings (cached; tests build their own instances instead)."""
+    return CommonSettings()
