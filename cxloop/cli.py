@@ -35,17 +35,18 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to bind")] = "127.0.0.1",
     port: Annotated[int | None, typer.Option(help="Port (one service only; default 8001/8002/8003)")] = None,
     workers: Annotated[int, typer.Option(help="uvicorn worker processes per service")] = 1,
+    port_offset: Annotated[int, typer.Option(help="Added to 8001/8002/8003 (several stacks on one host)")] = 0,
     print_token: Annotated[bool, typer.Option(help="Print a development token on start")] = True,
 ) -> None:
     """Serve one service, or all three with their logs interleaved and labelled (Ctrl-C stops all)."""
     specs = _services(target)
     if len(specs) == 1:
         configure_logging(get_common_settings().log_level)
-        supervisor.serve_one(specs[0], host=host, port=port or specs[0].port, workers=workers)
+        supervisor.serve_one(specs[0], host=host, port=port or specs[0].port + port_offset, workers=workers)
         return
     if print_token:
-        supervisor.announce(specs, host=host, token=_dev_token())
-    raise typer.Exit(supervisor.serve_many(specs, host=host, workers=workers))
+        supervisor.announce(specs, host=host, token=_dev_token(), port_offset=port_offset)
+    raise typer.Exit(supervisor.serve_many(specs, host=host, workers=workers, port_offset=port_offset))
 
 
 @app.command()

@@ -41,24 +41,25 @@ def _pump(spec: ServiceSpec, stream: IO[str]) -> None:
             sys.stdout.flush()
 
 
-def _url(spec: ServiceSpec, host: str) -> str:
+def _url(spec: ServiceSpec, host: str, port_offset: int = 0) -> str:
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host  # noqa: S104 - a display name, not a bind
-    return f"http://{shown}:{spec.port}"
+    return f"http://{shown}:{spec.port + port_offset}"
 
 
-def announce(specs: list[ServiceSpec], *, host: str, token: str) -> None:
+def announce(specs: list[ServiceSpec], *, host: str, token: str, port_offset: int = 0) -> None:
     """Once every service answers /readyz, print the URLs and a development token."""
 
     def wait_then_print() -> None:
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         pending = list(specs)
         while pending and time.monotonic() < deadline:
-            pending = [s for s in pending if not _ready(_url(s, host))]
+            pending = [s for s in pending if not _ready(_url(s, host, port_offset))]
             time.sleep(0.3)
         lines = ["", "cxloop is " + ("ready:" if not pending else "NOT ready (see the logs above):")]
-        lines += [f"  {s.name:<12} {_url(s, host)}   docs: {_url(s, host)}/docs" for s in specs]
+        urls = {s.name: _url(s, host, port_offset) for s in specs}
+        lines += [f"  {name:<12} {url}   docs: {url}/docs" for name, url in urls.items()]
         lines += ["", "Development token (org 'dev', every scope, 7 days):", f"  export TOKEN={token}", ""]
-        lines += [f'  curl -H "Authorization: Bearer $TOKEN" {_url(specs[0], host)}/v1/units', ""]
+        lines += [f'  curl -H "Authorization: Bearer $TOKEN" {urls[specs[0].name]}/v1/units', ""]
         with _print_lock:
             print("\n".join(lines), flush=True)
 
@@ -72,22 +73,9 @@ def _ready(url: str) -> bool:
         return False
 
 
-def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1) -> int:
+def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1, port_offset: int = 0) -> int:
     """Start each service as a child process, interleave their labelled logs, stop all on Ctrl-C or TERM."""
     children: list[tuple[ServiceSpec, subprocess.Popen[str]]] = []
-    for spec in specs:
-        command = [sys.executable, "-m", "cxloop", "serve", spec.short, "--host", host, "--workers", str(workers)]
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            env={**os.environ, "PYTHONUNBUFFERED": "1"},
-        )
-        assert child.stdout is not None
-        threading.Thread(target=_pump, args=(spec, child.stdout), daemon=True).start()
-        children.append((spec, child))
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: object) -> None:
@@ -95,6 +83,25 @@ def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
+    # The services find each other where this command started them, unless told otherwise.
+    env = {f"{s.short.upper()}_API_URL": _url(s, host, port_offset) for s in specs}
+    env = {**env, **os.environ, "PYTHONUNBUFFERED": "1"}
+    for spec in specs:
+        port = str(spec.port + port_offset)
+        command = [sys.executable, "-m", "cxloop", "serve", spec.short, "--host", host, "--port", port]
+        command += ["--workers", str(workers)]
+        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env=env,
+            start_new_session=True,  # Ctrl-C reaches only us; we forward one SIGINT to each child
+        )
+        assert child.stdout is not None
+        threading.Thread(target=_pump, args=(spec, child.stdout), daemon=True).start()
+        children.append((spec, child))
     while not stopping.is_set() and all(child.poll() is None for _, child in children):
         stopping.wait(0.5)
     return _stop_all(children)

@@ -87,7 +87,7 @@ class IdempotentRunner:
             async with self.db.sessions() as session, session.begin():
                 result = await create(session)
                 body = result.model_dump(mode="json")
-                await session.execute(
+                await session.exec(
                     update(self.table)
                     .where(*self._match(ident))
                     .values(state="done", status_code=status_code, response_body=body)
@@ -104,7 +104,7 @@ class IdempotentRunner:
         """Record the key as in flight; or answer the replay, 422 or 409 that an earlier use calls for."""
         try:
             async with self.db.sessions() as session, session.begin():
-                session.add(self.table(**ident, fingerprint=print_))
+                session.add(self.table(org=ident["org"], caller=ident["caller"], key=ident["key"], fingerprint=print_))
             return None
         except IntegrityError:
             pass
@@ -119,18 +119,18 @@ class IdempotentRunner:
                     record.response_body, status_code=record.status_code, headers={REPLAY_HEADER: "true"}
                 )
             stale = utcnow() - IN_FLIGHT_TIMEOUT
-            taken_over = await session.execute(
+            taken_over = await session.exec(
                 update(self.table)
                 .where(*self._match(ident), col(self.table.state) == "in_flight", col(self.table.created_at) < stale)
                 .values(created_at=utcnow())
             )
-            if taken_over.rowcount == 1:  # type: ignore[attr-defined]
+            if taken_over.rowcount == 1:
                 return None
         raise Conflict("A request with this Idempotency-Key is still in flight")
 
     async def _release(self, ident: dict[str, str]) -> None:
         async with self.db.sessions() as session, session.begin():
-            await session.execute(delete(self.table).where(*self._match(ident), col(self.table.state) == "in_flight"))
+            await session.exec(delete(self.table).where(*self._match(ident), col(self.table.state) == "in_flight"))
 
 
 def get_idempotency(request: Request) -> IdempotentRunner:

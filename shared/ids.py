@@ -3,14 +3,28 @@
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_RANDOM_BITS = 80
+_lock = threading.Lock()
+_last = 0
+
+
+def _next_value() -> int:
+    """48 bits of milliseconds then 80 random bits, strictly increasing within this process."""
+    global _last
+    with _lock:
+        value = (time.time_ns() // 1_000_000) << _RANDOM_BITS | secrets.randbits(_RANDOM_BITS)
+        # Same millisecond (or a clock step back): continue from the last id, so creation order is id order.
+        _last = value if value > _last else _last + 1
+        return _last
 
 
 def ulid() -> str:
-    """A 26-character ULID: 48 bits of milliseconds, then 80 random bits, Crockford base32."""
-    value = (time.time_ns() // 1_000_000) << 80 | secrets.randbits(80)
+    """A 26-character monotonic ULID in Crockford base32."""
+    value = _next_value()
     chars = []
     for _ in range(26):
         value, digit = divmod(value, 32)

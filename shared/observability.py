@@ -100,9 +100,9 @@ class RequestMiddleware:
             await send(message)
 
         try:
-            receive = await self._limited(scope, receive, send_with_id)
-            if receive is not None:
-                await self.app(scope, receive, send_with_id)
+            limited = await self._limited(scope, receive, send_with_id)
+            if limited is not None:
+                await self.app(scope, limited, send_with_id)
         finally:
             self._record(scope, status, time.perf_counter() - started)
             request_id_var.reset(token)
@@ -154,7 +154,9 @@ class RequestMiddleware:
             method,
             route,
             status,
-            extra={"fields": {"method": method, "path": scope["path"], "status": status, "ms": round(seconds * 1000, 2)}},
+            extra={
+                "fields": {"method": method, "path": scope["path"], "status": status, "ms": round(seconds * 1000, 2)}
+            },
         )
 
 

@@ -24,9 +24,7 @@ class OrgSettingsFields(SQLModel):
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
-async def load_org_settings(
-    session: AsyncSession, *, table: type[OrgSettingsFields], model: type[M], org: str
-) -> M:
+async def load_org_settings(session: AsyncSession, *, table: type[OrgSettingsFields], model: type[M], org: str) -> M:
     """The org's settings, with defaults for anything it never set."""
     row = await session.get(table, org)
     return model.model_validate(row.data if row is not None else {})

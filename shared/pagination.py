@@ -10,11 +10,12 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
-from sqlalchemy import ColumnElement, Select
+from sqlalchemy import Select
 
 from shared.errors import invalid
 
 T = TypeVar("T")
+S = TypeVar("S", bound=Select[Any])
 MAX_LIMIT = 500
 MAX_CURSOR_LENGTH = 512
 
@@ -49,7 +50,7 @@ def decode_cursor(cursor: str) -> str:
     return after
 
 
-def keyset(statement: Select[Any], key: ColumnElement[str], *, limit: int, cursor: str | None) -> Select[Any]:
+def keyset(statement: S, key: Any, *, limit: int, cursor: str | None) -> S:
     """Restrict `statement` to the page after `cursor`, ordered by `key`, fetching one extra row."""
     if cursor is not None:
         statement = statement.where(key > decode_cursor(cursor))

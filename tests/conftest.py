@@ -157,10 +157,19 @@ def auth() -> TokenFactory:
     """`auth(org=, scopes=, units=, sub=)` → the Authorization header of a valid test token."""
 
     def headers(
-        org: str = "acme", scopes: str | list[str] | tuple[str, ...] = SCOPES, units: list[str] | None = None, sub: str = "tester"
+        org: str = "acme",
+        scopes: str | list[str] | tuple[str, ...] = SCOPES,
+        units: list[str] | None = None,
+        sub: str = "tester",
     ) -> dict[str, str]:
         scope_list = scopes.split() if isinstance(scopes, str) else list(scopes)
         token = mint_token(common_settings(), org=org, sub=sub, scopes=scope_list, units=units)
         return {"Authorization": f"Bearer {token}"}
 
     return headers
+
+
+@pytest.fixture
+def apps(survey_app: FastAPI, metrics_app: FastAPI, loop_app: FastAPI) -> dict[str, FastAPI]:
+    """All three apps by fixture name, for tests that run the same check on every service."""
+    return {"survey_app": survey_app, "metrics_app": metrics_app, "loop_app": loop_app}

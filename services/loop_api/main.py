@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.loop_api.models import IdempotencyRecord, OrgSettingsRow
+from services.loop_api.routes import root_causes
 from services.loop_api.schemas import LoopOrgSettings
 from services.loop_api.settings import LoopSettings, get_settings
 from shared.app import create_service_app
@@ -16,7 +17,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         title="cxloop loop_api",
         description="Act: close the loop with cases, SLAs, root causes and action plans.",
         settings=settings or get_settings(),
-        routers=[],
+        routers=[root_causes.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         org_settings_model=LoopOrgSettings,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.metrics_api.models import IdempotencyRecord, OrgSettingsRow
+from services.metrics_api.routes import targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import create_service_app
@@ -16,7 +17,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         title="cxloop metrics_api",
         description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
         settings=settings or get_settings(),
-        routers=[],
+        routers=[targets.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         org_settings_model=MetricsOrgSettings,

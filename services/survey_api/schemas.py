@@ -4,12 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from typing_extensions import Annotated
+from pydantic import BaseModel, ConfigDict, Field
 
-from shared.schemas.common import Name, UnitPath
-
-Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+from shared.schemas.common import Language, Name, UnitPath
 
 
 class UnitCreate(BaseModel):

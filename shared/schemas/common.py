@@ -23,3 +23,7 @@ def parent_of(path: str) -> str | None:
     """The parent path of a unit (`emea/de` for `emea/de/berlin-01`), or None for a root."""
     head, _, _ = path.rpartition("/")
     return head or None
+
+
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", max_length=6)]
+"""A language tag: `en`, `de`, `pt-BR`."""

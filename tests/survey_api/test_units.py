@@ -94,9 +94,7 @@ class TestGetUnit:
         response = await survey_client.get("/v1/units/unit_missing", headers=auth(scopes=WRITE))
         assert response.status_code == 404
 
-    async def test_outside_token_units_is_not_found(
-        self, survey_client: httpx.AsyncClient, auth: TokenFactory
-    ) -> None:
+    async def test_outside_token_units_is_not_found(self, survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
         unit = await make_unit(survey_client, auth(scopes=WRITE), "amer")
         response = await survey_client.get(f"/v1/units/{unit['id']}", headers=auth(scopes=WRITE, units=["emea"]))
         assert response.status_code == 404

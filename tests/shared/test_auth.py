@@ -1,0 +1,196 @@
+"""Bearer tokens: every probe an attacker would try on a protected endpoint is a 401 problem+json."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from jose import jwe, jwk, jwt
+from pydantic import ValidationError
+
+from shared.auth import Principal, TokenVerifier, mint_token
+from shared.errors import Unauthorized
+from shared.settings import DEVELOPMENT_SECRET, CommonSettings
+from tests.conftest import TEST_SECRET, TokenFactory, common_settings
+
+
+def claims(**overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "sub": "u1",
+        "org": "acme",
+        "scope": "surveys:read",
+        "iss": "cxloop",
+        "aud": "cxloop",
+        "iat": now,
+        "exp": now + 600,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def b64(data: dict[str, Any]) -> str:
+    return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+
+def rsa_key() -> rsa.RSAPrivateKey:
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+def pem(key: rsa.RSAPrivateKey) -> str:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    ).decode()
+
+
+def public_pem(key: rsa.RSAPrivateKey) -> str:
+    return (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+
+
+def bad_tokens() -> dict[str, str]:
+    signing_key = rsa_key()
+    return {
+        "alg none": f"{b64({'alg': 'none', 'typ': 'JWT'})}.{b64(claims())}.",
+        "another secret": jwt.encode(claims(), "another-secret-that-is-long-enough-0123456789", algorithm="HS256"),
+        "expired": jwt.encode(claims(exp=int(time.time()) - 3600, iat=int(time.time()) - 7200), TEST_SECRET),
+        "wrong aud": jwt.encode(claims(aud="someone-else"), TEST_SECRET),
+        "wrong iss": jwt.encode(claims(iss="evil"), TEST_SECRET),
+        "missing aud": jwt.encode(claims(aud=None), TEST_SECRET),
+        "missing iss": jwt.encode(claims(iss=None), TEST_SECRET),
+        "missing sub": jwt.encode(claims(sub=None), TEST_SECRET),
+        "missing exp": jwt.encode(claims(exp=None), TEST_SECRET),
+        "missing iat": jwt.encode(claims(iat=None), TEST_SECRET),
+        "missing org": jwt.encode(claims(org=None), TEST_SECRET),
+        "RS256 when HS256 is configured": jwt.encode(claims(), pem(signing_key), algorithm="RS256"),
+        "HS512 when HS256 is configured": jwt.encode(claims(), TEST_SECRET, algorithm="HS512"),
+        "JWE": jwe.encrypt(
+            json.dumps(claims()), TEST_SECRET.encode()[:32], algorithm="dir", encryption="A256GCM"
+        ).decode(),
+        "garbage": "not-a-token",
+        "tampered payload": _tampered(),
+    }
+
+
+def _tampered() -> str:
+    header, _, signature = jwt.encode(claims(), TEST_SECRET).split(".")
+    return f"{header}.{b64(claims(org='globex'))}.{signature}"
+
+
+@pytest.mark.parametrize("probe", list(bad_tokens()))
+async def test_bad_token_is_401_problem(probe: str, survey_client: httpx.AsyncClient) -> None:
+    token = bad_tokens()[probe]
+    response = await survey_client.get("/v1/units", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, probe
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["www-authenticate"].startswith("Bearer")
+    assert response.json()["status"] == 401
+
+
+@pytest.mark.parametrize("header", ["", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "Token abc"])
+async def test_missing_or_other_scheme_is_401(header: str, survey_client: httpx.AsyncClient) -> None:
+    response = await survey_client.get("/v1/units", headers={"Authorization": header} if header else {})
+    assert response.status_code == 401
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_valid_token_within_leeway_is_accepted(survey_client: httpx.AsyncClient) -> None:
+    token = jwt.encode(claims(exp=int(time.time()) - 5), TEST_SECRET)
+    response = await survey_client.get("/v1/units", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
+async def test_missing_scope_is_403(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    response = await survey_client.get("/v1/units", headers=auth(scopes="contacts:read"))
+    assert response.status_code == 403
+    assert response.headers["content-type"] == "application/problem+json"
+
+
+def test_minted_token_round_trips() -> None:
+    settings = common_settings()
+    token = mint_token(settings, org="acme", sub="svc", scopes=["events:write"], units=["emea"])
+    assert TokenVerifier(settings).verify(token) == Principal(
+        sub="svc", org="acme", scopes=frozenset({"events:write"}), units=("emea",)
+    )
+
+
+class TestJwks:
+    """RS256 with a trusted key set: the key is picked by `kid` from our own set, never from the token."""
+
+    @pytest.fixture
+    def setup(self, tmp_path: Path) -> tuple[CommonSettings, rsa.RSAPrivateKey]:
+        key = rsa_key()
+        public = jwk.construct(public_pem(key), algorithm="RS256").to_dict()
+        (tmp_path / "jwks.json").write_text(json.dumps({"keys": [{**public, "kid": "k1", "use": "sig"}]}))
+        (tmp_path / "signing.pem").write_text(pem(key))
+        settings = common_settings(
+            jwt_algorithms=["RS256"],
+            jwt_jwks_file=str(tmp_path / "jwks.json"),
+            jwt_signing_key_file=str(tmp_path / "signing.pem"),
+            jwt_signing_kid="k1",
+        )
+        return settings, key
+
+    def test_trusted_kid_is_accepted(self, setup: tuple[CommonSettings, rsa.RSAPrivateKey]) -> None:
+        settings, _ = setup
+        token = mint_token(settings, org="acme", scopes=["metrics:read"])
+        assert TokenVerifier(settings).verify(token).org == "acme"
+
+    def test_unknown_kid_is_refused(self, setup: tuple[CommonSettings, rsa.RSAPrivateKey]) -> None:
+        settings, key = setup
+        token = jwt.encode(claims(), pem(key), algorithm="RS256", headers={"kid": "k2"})
+        with pytest.raises(Unauthorized, match="kid"):
+            TokenVerifier(settings).verify(token)
+
+    def test_other_key_with_trusted_kid_is_refused(self, setup: tuple[CommonSettings, rsa.RSAPrivateKey]) -> None:
+        settings, _ = setup
+        token = jwt.encode(claims(), pem(rsa_key()), algorithm="RS256", headers={"kid": "k1"})
+        with pytest.raises(Unauthorized):
+            TokenVerifier(settings).verify(token)
+
+    def test_hs256_signed_with_the_public_key_is_refused(self, setup: tuple[CommonSettings, rsa.RSAPrivateKey]) -> None:
+        settings, key = setup
+        signing_input = f"{b64({'alg': 'HS256', 'typ': 'JWT', 'kid': 'k1'})}.{b64(claims())}"
+        mac = hmac.new(public_pem(key).encode(), signing_input.encode(), hashlib.sha256).digest()
+        forged = f"{signing_input}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
+        with pytest.raises(Unauthorized, match="algorithm"):
+            TokenVerifier(settings).verify(forged)
+
+
+class TestSettings:
+    def test_production_refuses_the_default_secret(self) -> None:
+        with pytest.raises(ValidationError, match="production"):
+            CommonSettings(env="production", jwt_secret=DEVELOPMENT_SECRET)
+
+    def test_production_accepts_its_own_secret(self) -> None:
+        assert CommonSettings(env="production", jwt_secret="x" * 40).env == "production"
+
+    def test_short_secret_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="32 bytes"):
+            CommonSettings(jwt_secret="short")
+
+    def test_none_algorithm_is_refused(self) -> None:
+        with pytest.raises(ValidationError, match="none"):
+            CommonSettings(jwt_algorithms=["none"])
+
+    def test_environment_names(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        from services.survey_api.settings import SurveySettings
+
+        monkeypatch.setenv("CXLOOP_JWT_ISSUER", "issuer-x")
+        monkeypatch.setenv("SURVEY_DATABASE_URL", "postgresql://db/survey")
+        monkeypatch.setenv("METRICS_API_URL", "http://metrics:8002")
+        settings = SurveySettings()
+        assert (settings.jwt_issuer, settings.database_url) == ("issuer-x", "postgresql://db/survey")
+        assert settings.metrics_api_url == "http://metrics:8002"

@@ -1,0 +1,123 @@
+"""One error shape: every failure, including the unexpected, is RFC 9457 problem+json."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
+from services.survey_api.schemas import SurveyOrgSettings
+from services.survey_api.settings import SurveySettings
+from shared.app import create_service_app
+from tests.conftest import TEST_SETTINGS, TokenFactory
+
+PROBLEM = "application/problem+json"
+
+
+class Echo(BaseModel):
+    text: str
+
+
+@pytest.fixture
+async def broken_client(tmp_path: object) -> AsyncIterator[httpx.AsyncClient]:
+    """An app built by the shared factory with a route that fails unexpectedly."""
+    router = APIRouter()
+
+    @router.get("/boom")
+    async def boom() -> None:
+        raise RuntimeError("secret internal detail")
+
+    @router.post("/echo")
+    async def echo(body: Echo) -> Echo:
+        return body
+
+    settings = SurveySettings(**TEST_SETTINGS, database_url="sqlite+aiosqlite:///:memory:", max_body_bytes=2048)
+    app = create_service_app(
+        title="t",
+        description="t",
+        settings=settings,
+        routers=[router],
+        idempotency_table=IdempotencyRecord,
+        org_settings_table=OrgSettingsRow,
+        org_settings_model=SurveyOrgSettings,
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        yield client
+    await app.state.db.dispose()
+
+
+async def test_unexpected_error_is_500_problem_without_trace(broken_client: httpx.AsyncClient) -> None:
+    response = await broken_client.get("/boom", headers={"X-Request-ID": "req-42"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == PROBLEM
+    body = response.json()
+    assert body["title"] == "Internal server error"
+    assert body["request_id"] == "req-42"
+    assert "secret internal detail" not in response.text
+    assert "Traceback" not in response.text
+
+
+async def test_body_over_the_limit_is_413(broken_client: httpx.AsyncClient) -> None:
+    response = await broken_client.post("/echo", json={"text": "x" * 5000})
+    assert response.status_code == 413
+    assert response.headers["content-type"] == PROBLEM
+
+
+async def test_chunked_body_over_the_limit_is_413(broken_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(10):
+            yield b"x" * 500
+        yield b'"}'
+
+    response = await broken_client.post("/echo", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413
+
+
+async def test_chunked_body_under_the_limit_is_served(broken_client: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": '
+        yield b'"hello"}'
+
+    response = await broken_client.post("/echo", content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 200
+    assert response.json() == {"text": "hello"}
+
+
+async def test_unknown_route_is_404_problem(survey_client: httpx.AsyncClient) -> None:
+    response = await survey_client.get("/v1/nothing-here")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["type"].endswith("/not-found")
+
+
+async def test_wrong_method_is_405_problem(survey_client: httpx.AsyncClient) -> None:
+    response = await survey_client.delete("/v1/units")
+    assert response.status_code == 405
+    assert response.headers["content-type"] == PROBLEM
+
+
+@pytest.mark.parametrize(
+    "content", [b"{not json", b"", b"[]", b'"a string"', b'{"path": 7, "name": ["x"]}', b"\xff\xfe"]
+)
+async def test_malformed_body_is_422_problem(
+    content: bytes, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    response = await survey_client.post(
+        "/v1/units", content=content, headers={**auth(), "Content-Type": "application/json"}
+    )
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM
+    assert response.json()["errors"]
+
+
+async def test_request_id_is_echoed_or_made(survey_client: httpx.AsyncClient) -> None:
+    given = await survey_client.get("/healthz", headers={"X-Request-ID": "abc-123"})
+    assert given.headers["x-request-id"] == "abc-123"
+    made = await survey_client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(made.headers["x-request-id"]) == 32

@@ -1,0 +1,115 @@
+"""`Idempotency-Key`: a retry replays the first answer, another body is 422, a concurrent repeat is 409."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import httpx
+from fastapi import FastAPI
+
+from services.survey_api.models import IdempotencyRecord
+from shared.db import utcnow
+from tests.conftest import TokenFactory
+
+WRITE = "surveys:read surveys:write"
+
+
+async def count_units(client: httpx.AsyncClient, headers: dict[str, str]) -> int:
+    return len((await client.get("/v1/units", headers=headers)).json()["items"])
+
+
+async def test_replay_returns_the_first_answer(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    headers = {**auth(scopes=WRITE), "Idempotency-Key": "k-1"}
+    first = await survey_client.post("/v1/units", json={"path": "emea", "name": "EMEA"}, headers=headers)
+    again = await survey_client.post("/v1/units", json={"path": "emea", "name": "EMEA"}, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json()
+    assert again.headers["idempotent-replayed"] == "true"
+    assert await count_units(survey_client, headers) == 1
+
+
+async def test_same_key_other_body_is_422(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    headers = {**auth(scopes=WRITE), "Idempotency-Key": "k-2"}
+    await survey_client.post("/v1/units", json={"path": "emea", "name": "EMEA"}, headers=headers)
+    other = await survey_client.post("/v1/units", json={"path": "amer", "name": "AMER"}, headers=headers)
+    assert other.status_code == 422
+    assert other.headers["content-type"] == "application/problem+json"
+    assert "Idempotency-Key" in other.json()["detail"]
+    assert await count_units(survey_client, headers) == 1
+
+
+async def test_key_is_scoped_to_tenant_and_caller(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    body = {"path": "emea", "name": "EMEA"}
+    for org, sub in [("acme", "a"), ("acme", "b"), ("globex", "a")]:
+        response = await survey_client.post(
+            "/v1/units", json=body, headers={**auth(org=org, sub=sub, scopes=WRITE), "Idempotency-Key": "shared"}
+        )
+        assert response.status_code == (201 if sub == "a" else 409), (org, sub)
+
+
+async def test_in_flight_repeat_is_409(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    body = {"path": "emea", "name": "EMEA"}
+    async with survey_app.state.db.sessions() as session, session.begin():  # a first request, still running
+        session.add(IdempotencyRecord(org="acme", caller="tester", key="k-3", fingerprint=_fingerprint_of(body)))
+    response = await survey_client.post(
+        "/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-3"}
+    )
+    assert response.status_code == 409
+    assert "in flight" in response.json()["detail"]
+    assert await count_units(survey_client, auth(scopes=WRITE)) == 0
+
+
+async def test_abandoned_in_flight_key_is_taken_over(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    body = {"path": "emea", "name": "EMEA"}
+    async with survey_app.state.db.sessions() as session, session.begin():
+        session.add(
+            IdempotencyRecord(
+                org="acme",
+                caller="tester",
+                key="k-4",
+                fingerprint=_fingerprint_of(body),
+                created_at=utcnow() - dt.timedelta(minutes=30),
+            )
+        )
+    response = await survey_client.post(
+        "/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-4"}
+    )
+    assert response.status_code == 201
+
+
+async def test_failed_request_releases_its_key(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    headers = {**auth(scopes=WRITE), "Idempotency-Key": "k-5"}
+    missing_parent = await survey_client.post("/v1/units", json={"path": "emea/de", "name": "DE"}, headers=headers)
+    assert missing_parent.status_code == 422
+    await survey_client.post("/v1/units", json={"path": "emea", "name": "EMEA"}, headers=auth(scopes=WRITE))
+    retried = await survey_client.post("/v1/units", json={"path": "emea/de", "name": "DE"}, headers=headers)
+    assert retried.status_code == 201
+
+
+async def test_concurrent_repeats_create_once(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
+    headers = {**auth(scopes=WRITE), "Idempotency-Key": "k-6"}
+    responses = await asyncio.gather(
+        *(survey_client.post("/v1/units", json={"path": "emea", "name": "EMEA"}, headers=headers) for _ in range(8))
+    )
+    statuses = sorted(r.status_code for r in responses)
+    assert set(statuses) <= {201, 409}
+    assert 201 in statuses
+    created = {r.json()["id"] for r in responses if r.status_code == 201}
+    assert len(created) == 1
+    assert await count_units(survey_client, headers) == 1
+
+
+def _fingerprint_of(body: dict[str, str]) -> str:
+    """The fingerprint the server computes for POST /v1/units with `body`."""
+    from fastapi import Request
+
+    from services.survey_api.schemas import UnitCreate
+    from shared.idempotency import fingerprint
+
+    request = Request({"type": "http", "method": "POST", "path": "/v1/units", "headers": [], "query_string": b""})
+    return fingerprint(request, UnitCreate.model_validate(body))
