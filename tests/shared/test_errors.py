@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import APIRouter
 from pydantic import BaseModel
 
+from cxloop.migrations import upgrade
 from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
 from services.survey_api.schemas import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings
 from shared.app import create_service_app
-from tests.conftest import TEST_SETTINGS, TokenFactory
+from shared.auth import mint_token
+from shared.db import SessionDep
+from shared.errors import Conflict
+from tests.conftest import TEST_SETTINGS, TokenFactory, common_settings
 
 PROBLEM = "application/problem+json"
 
@@ -23,8 +28,9 @@ class Echo(BaseModel):
 
 
 @pytest.fixture
-async def broken_client(tmp_path: object) -> AsyncIterator[httpx.AsyncClient]:
-    """An app built by the shared factory with a route that fails unexpectedly."""
+async def broken_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """An app built by the shared factory with routes that fail, on a migrated SQLite file."""
+    upgrade("survey_api", f"sqlite:///{tmp_path}/t.db")
     router = APIRouter()
 
     @router.get("/boom")
@@ -35,7 +41,22 @@ async def broken_client(tmp_path: object) -> AsyncIterator[httpx.AsyncClient]:
     async def echo(body: Echo) -> Echo:
         return body
 
-    settings = SurveySettings(**TEST_SETTINGS, database_url="sqlite+aiosqlite:///:memory:", max_body_bytes=2048)
+    @router.post("/write-then-fail")
+    async def write_then_fail(session: SessionDep) -> None:
+        session.add(OrgSettingsRow(org="acme", data={"contact_frequency_days": 1}))
+        await session.flush()
+        raise Conflict("changed my mind")
+
+    @router.post("/write")
+    async def write(session: SessionDep) -> None:
+        session.add(OrgSettingsRow(org="acme", data={"contact_frequency_days": 2}))
+
+    settings = SurveySettings(
+        **TEST_SETTINGS,
+        database_url=f"sqlite+aiosqlite:///{tmp_path}/t.db",
+        max_body_bytes=2048,
+        cors_origins=["https://app.example.com"],
+    )
     app = create_service_app(
         title="t",
         description="t",
@@ -121,3 +142,26 @@ async def test_request_id_is_echoed_or_made(survey_client: httpx.AsyncClient) ->
     assert given.headers["x-request-id"] == "abc-123"
     made = await survey_client.get("/healthz", headers={"X-Request-ID": "bad id with spaces"})
     assert len(made.headers["x-request-id"]) == 32
+
+
+async def test_session_rolls_back_when_the_handler_fails(broken_client: httpx.AsyncClient) -> None:
+    failed = await broken_client.post("/write-then-fail")
+    assert failed.status_code == 409
+    admin = {"Authorization": f"Bearer {mint_token(common_settings(), org='acme', scopes=['admin'])}"}
+    assert (await broken_client.get("/v1/org-settings", headers=admin)).json()["contact_frequency_days"] == 30
+    assert (await broken_client.post("/write")).status_code == 200
+    assert (await broken_client.get("/v1/org-settings", headers=admin)).json()["contact_frequency_days"] == 2
+
+
+async def test_cors_allows_only_configured_origins(broken_client: httpx.AsyncClient) -> None:
+    preflight = {"Access-Control-Request-Method": "POST", "Access-Control-Request-Headers": "authorization"}
+    allowed = await broken_client.options("/echo", headers={"Origin": "https://app.example.com", **preflight})
+    assert allowed.status_code == 200
+    assert allowed.headers["access-control-allow-origin"] == "https://app.example.com"
+    refused = await broken_client.options("/echo", headers={"Origin": "https://evil.example.com", **preflight})
+    assert "access-control-allow-origin" not in refused.headers
+
+
+async def test_no_cors_by_default(survey_client: httpx.AsyncClient) -> None:
+    response = await survey_client.get("/healthz", headers={"Origin": "https://app.example.com"})
+    assert "access-control-allow-origin" not in response.headers
