@@ -21,3 +21,48 @@ class EventEnvelope(BaseModel):
     occurred_at: dt.datetime = Field(default_factory=utcnow)
     version: int = 1
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class QuestionInfo(BaseModel):
+    """What a consumer needs to know of a question to score its answer."""
+
+    key: str
+    kind: str
+    scale_min: int | None = None
+    scale_max: int | None = None
+
+
+class ResponseData(BaseModel):
+    """Payload of `response.completed` and `response.updated`: the response and its context, self-contained."""
+
+    response_id: str
+    survey_id: str
+    survey_version: int
+    survey_kind: str
+    audience: str
+    touchpoint_id: str | None
+    channel: str
+    source: str
+    unit: str | None
+    contact_id: str | None
+    attributes: dict[str, Any]
+    language: str | None
+    questions: list[QuestionInfo]
+    answers: dict[str, Any]
+    finished: bool
+    submitted_at: dt.datetime
+    completed_at: dt.datetime | None
+    updated_at: dt.datetime
+
+
+class ContactErasedData(BaseModel):
+    """Payload of `contact.erased`: every service removes this contact's personal data from its copies."""
+
+    contact_id: str
+    erased_at: dt.datetime
+    response_ids: list[str] = Field(default_factory=list)
+
+
+RESPONSE_COMPLETED = "response.completed"
+RESPONSE_UPDATED = "response.updated"
+CONTACT_ERASED = "contact.erased"

@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
 from services.survey_api.routes import units
-from services.survey_api.schemas import SurveyOrgSettings
+from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings, get_settings
 from shared.app import create_service_app
 

@@ -7,7 +7,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.models import Unit
-from services.survey_api.schemas import UnitCreate
+from services.survey_api.schemas.units import UnitCreate
 from shared.auth import Principal
 from shared.db import in_subtrees
 from shared.errors import Conflict, Forbidden, NotFound, invalid

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api import units
-from services.survey_api.schemas import UnitCreate, UnitPublic
+from services.survey_api.schemas.units import UnitCreate, UnitPublic
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses

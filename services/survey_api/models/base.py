@@ -1,13 +1,10 @@
-"""survey_api's tables; no other service imports them."""
+"""survey_api's table base and the infrastructure tables every service has (outbox, idempotency, settings)."""
 
 from __future__ import annotations
 
-import datetime as dt
+from sqlmodel import SQLModel
 
-from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel
-
-from shared.db import UTCDateTime, new_registry, utcnow
+from shared.db import new_registry
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import OutboxEventFields
@@ -15,21 +12,6 @@ from shared.outbox import OutboxEventFields
 
 class SurveyTable(SQLModel, registry=new_registry()):
     """The base of every survey_api table (its own metadata, its own migrations)."""
-
-
-class Unit(SurveyTable, table=True):
-    """A node of the organisation's hierarchy, named by its materialised path (`emea/de/berlin-01`)."""
-
-    __tablename__ = "units"
-    __table_args__ = (UniqueConstraint("org", "path"),)
-
-    id: str = Field(primary_key=True, max_length=40)
-    org: str = Field(max_length=100)
-    path: str = Field(max_length=255)
-    name: str = Field(max_length=200)
-    parent_path: str | None = Field(default=None, max_length=255)
-    depth: int
-    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
 class OutboxEvent(OutboxEventFields, SurveyTable, table=True):

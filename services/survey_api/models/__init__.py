@@ -1,0 +1,20 @@
+"""survey_api's tables; no other service imports them. Importing this package registers them all."""
+
+from services.survey_api.models.base import IdempotencyRecord, OrgSettingsRow, OutboxEvent, SurveyTable
+from services.survey_api.models.contacts import Contact
+from services.survey_api.models.responses import Response
+from services.survey_api.models.surveys import Survey, SurveyVersion, Touchpoint
+from services.survey_api.models.units import Unit
+
+__all__ = [
+    "Contact",
+    "IdempotencyRecord",
+    "OrgSettingsRow",
+    "OutboxEvent",
+    "Response",
+    "Survey",
+    "SurveyTable",
+    "SurveyVersion",
+    "Touchpoint",
+    "Unit",
+]
