@@ -33,7 +33,7 @@ class Option(BaseModel):
 
 
 class ShowIf(BaseModel):
-    """Show a question only when an earlier scored answer compares true (`{"question": "nps", "op": "<=", "value": 6}`)."""
+    """Show a question only when an earlier scored answer compares true (`{"question": "nps", "op": "<=", ...}`)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -64,7 +64,7 @@ class ShowIf(BaseModel):
 
 
 class Question(BaseModel):
-    """One question. Scored kinds have an integer scale inside 0–10; choice kinds have options."""
+    """One question. Scored kinds have an integer scale inside 0-10; choice kinds have options."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -96,7 +96,7 @@ class Question(BaseModel):
     def _check_scale(self) -> None:
         low, high = DEFAULT_SCALES[self.kind]
         if self.kind == "nps" and (self.scale_min, self.scale_max) not in {(None, None), (0, 10)}:
-            raise ValueError("the NPS scale is 0–10 and cannot be changed")
+            raise ValueError("the NPS scale is 0-10 and cannot be changed")
         self.scale_min = low if self.scale_min is None else self.scale_min
         self.scale_max = high if self.scale_max is None else self.scale_max
         if self.scale_max - self.scale_min < 2:
