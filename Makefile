@@ -26,6 +26,9 @@ test: $(STAMP)
 	$(BIN)/mypy shared services cxloop
 	$(BIN)/pytest
 
+bench: $(STAMP)
+	$(BIN)/python -m bench.export_memory --rows 100000
+
 openapi: $(STAMP)
 	$(BIN)/cxloop openapi export
 

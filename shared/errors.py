@@ -140,12 +140,17 @@ def _field_path(loc: Sequence[int | str]) -> str:
     return ".".join(parts)
 
 
-def validation_field_errors(exc: RequestValidationError) -> list[FieldError]:
-    """Each invalid field of a request, as `FieldError`s."""
+def pydantic_field_errors(errors: Sequence[Any]) -> list[FieldError]:
+    """Pydantic's error dicts (from a request or a model validated by hand) as `FieldError`s."""
     return [
         FieldError(field=_field_path(err.get("loc", ())), message=str(err.get("msg", "")), code=str(err.get("type")))
-        for err in exc.errors()
+        for err in errors
     ]
+
+
+def validation_field_errors(exc: RequestValidationError) -> list[FieldError]:
+    """Each invalid field of a request, as `FieldError`s."""
+    return pydantic_field_errors(exc.errors())
 
 
 async def _handle_cxloop_error(request: Request, exc: Exception) -> JSONResponse:

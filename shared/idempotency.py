@@ -54,7 +54,13 @@ def fingerprint(request: Request, payload: BaseModel) -> str:
     return hashlib.sha256(f"{request.method} {request.url.path}\n{body}".encode()).hexdigest()
 
 
-Create = Callable[[AsyncSession], Awaitable[BaseModel]]
+# A create answers its object, or its object and a status other than the default (an upsert that found it: 200).
+Create = Callable[[AsyncSession], Awaitable[BaseModel | tuple[BaseModel, int]]]
+
+
+def _outcome(result: BaseModel | tuple[BaseModel, int], default_status: int) -> tuple[dict[str, Any], int]:
+    model, status = result if isinstance(result, tuple) else (result, default_status)
+    return model.model_dump(mode="json"), status
 
 
 class IdempotentRunner:
@@ -77,25 +83,24 @@ class IdempotentRunner:
         """Run `create` in its own transaction, at most once per (org, caller, key)."""
         if key is None:
             async with self.db.sessions() as session, session.begin():
-                result = await create(session)
-            return JSONResponse(result.model_dump(mode="json"), status_code=status_code)
+                body, status = _outcome(await create(session), status_code)
+            return JSONResponse(body, status_code=status)
         ident = {"org": principal.org, "caller": principal.sub, "key": key}
         replay = await self._claim(ident, fingerprint(request, payload))
         if replay is not None:
             return replay
         try:
             async with self.db.sessions() as session, session.begin():
-                result = await create(session)
-                body = result.model_dump(mode="json")
+                body, status = _outcome(await create(session), status_code)
                 await session.exec(
                     update(self.table)
                     .where(*self._match(ident))
-                    .values(state="done", status_code=status_code, response_body=body)
+                    .values(state="done", status_code=status, response_body=body)
                 )
         except BaseException:
             await self._release(ident)
             raise
-        return JSONResponse(body, status_code=status_code)
+        return JSONResponse(body, status_code=status)
 
     def _match(self, ident: dict[str, str]) -> list[Any]:
         return [col(getattr(self.table, name)) == value for name, value in ident.items()]

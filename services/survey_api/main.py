@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
-from services.survey_api.routes import units
+from services.survey_api.routes import contacts, responses, surveys, touchpoints, units
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings, get_settings
 from shared.app import create_service_app
@@ -17,7 +17,7 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         title="cxloop survey_api",
         description="Listen: NPS / CSAT / CES surveys, contacts, distributions and responses.",
         settings=settings or get_settings(),
-        routers=[units.router],
+        routers=[units.router, touchpoints.router, surveys.router, contacts.router, responses.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         org_settings_model=SurveyOrgSettings,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
@@ -27,3 +27,6 @@ def parent_of(path: str) -> str | None:
 
 Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$", max_length=6)]
 """A language tag: `en`, `de`, `pt-BR`."""
+
+Channel = Literal["link", "email", "sms", "web", "in_app", "phone", "api"]
+"""How a response reached us: the distribution channels, plus `phone` (an agent keyed it) and `api`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from shared.schemas.common import Language
 
@@ -39,7 +39,7 @@ class ShowIf(BaseModel):
 
     question: QuestionKey
     op: Literal["<", "<=", ">", ">=", "==", "in"]
-    value: int | list[int]
+    value: StrictInt | list[StrictInt]
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> ShowIf:
