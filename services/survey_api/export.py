@@ -67,6 +67,8 @@ def _record(row: Sequence[Any]) -> dict[str, Any]:
 def _csv_cell(name: str, value: Any) -> Any:
     if name in _JSON_COLUMNS:
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if isinstance(value, bool):
+        return "true" if value else "false"
     if isinstance(value, str) and value[:1] in _FORMULA_STARTS:  # spreadsheets would run it as a formula
         return "'" + value
     return "" if value is None else value
