@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, FastAPI, Request
@@ -14,12 +17,28 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shared.auth import TokenVerifier
+from shared.consumer import EventHandler, events_router
 from shared.db import Database
+from shared.dispatch import Dispatcher
 from shared.errors import PROBLEM_JSON, install_error_handlers, problem_response, problem_responses
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
 from shared.org_settings import OrgSettingsFields, org_settings_router
+from shared.outbox import InboxFields, OutboxEventFields
 from shared.settings import ServiceSettings
+
+
+# A periodic job of a service (a sender, a sweeper): runs in-process until the event is set; also a CLI command.
+BackgroundLoop = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class EventConsumer:
+    """What a service consumes from the others: its inbox table, the event types, and the batch handler."""
+
+    inbox: type[InboxFields]
+    accepts: Collection[str]
+    handler: EventHandler
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -35,14 +54,25 @@ def create_service_app(
     idempotency_table: type[IdempotencyRecordFields],
     org_settings_table: type[OrgSettingsFields],
     org_settings_model: type[BaseModel],
+    outbox_table: type[OutboxEventFields],
+    source: str,
+    consumer: EventConsumer | None = None,
+    background: Sequence[BackgroundLoop] = (),
     version: str = "0.1.0",
 ) -> FastAPI:
     """A FastAPI app wired the way every cxloop service is: one database, one error shape, one middleware."""
     db = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
+    dispatcher = Dispatcher(db=db, table=outbox_table, settings=settings, source=source)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        loops = [dispatcher.run, *(partial(loop, app) for loop in background)]
+        tasks = [asyncio.create_task(loop(stop)) for loop in loops] if settings.background_tasks else []
         yield
+        stop.set()
+        await asyncio.gather(*tasks)
+        await dispatcher.close()
         await db.dispose()
 
     app = FastAPI(
@@ -57,11 +87,14 @@ def create_service_app(
     app.state.verifier = TokenVerifier(settings)
     app.state.http_metrics = metrics = HttpMetrics()
     app.state.idempotency = IdempotentRunner(db, idempotency_table)
+    app.state.dispatcher = dispatcher
     install_error_handlers(app)
     app.include_router(_health_router())
     app.include_router(org_settings_router(table=org_settings_table, model=org_settings_model))
     for router in routers:
         app.include_router(router)
+    if consumer is not None:
+        app.include_router(events_router(inbox=consumer.inbox, accepts=consumer.accepts, handler=consumer.handler))
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

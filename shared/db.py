@@ -9,6 +9,8 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, event, false, or_, text
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -158,3 +160,9 @@ def in_subtrees(column: Any, paths: Sequence[str]) -> ColumnElement[bool]:
     if not paths:
         return false()
     return or_(*(or_(column == p, column.like(_like_escape(p) + "/%", escape="\\")) for p in paths))
+
+
+def insert_ignoring_conflicts(session: AsyncSession, table: Any, *, conflict_columns: Sequence[str]) -> Any:
+    """INSERT … ON CONFLICT DO NOTHING for the dialect in use (SQLite or PostgreSQL); add `.returning(...)`."""
+    dialect = postgresql_dialect if session.get_bind().dialect.name == "postgresql" else sqlite_dialect
+    return dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))

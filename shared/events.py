@@ -66,3 +66,36 @@ class ContactErasedData(BaseModel):
 RESPONSE_COMPLETED = "response.completed"
 RESPONSE_UPDATED = "response.updated"
 CONTACT_ERASED = "contact.erased"
+
+# Who receives which events (DESIGN §2): the routes between the services, part of their contract.
+# A prefix ending in "." matches every event type that starts with it.
+SUBSCRIBERS: dict[str, tuple[str, ...]] = {
+    "response.": ("metrics", "loop"),
+    CONTACT_ERASED: ("metrics", "loop"),
+    "invitation.": ("metrics",),
+    "followup.": ("survey",),
+    "case.": ("metrics",),
+}
+
+
+def subscribers_of(event_type: str) -> tuple[str, ...]:
+    """The services (`survey`, `metrics`, `loop`) that must receive events of this type."""
+    found: list[str] = []
+    for pattern, services in SUBSCRIBERS.items():
+        if event_type == pattern or (pattern.endswith(".") and event_type.startswith(pattern)):
+            found += [s for s in services if s not in found]
+    return tuple(found)
+
+
+class EventBatch(BaseModel):
+    """What a dispatcher POSTs to `/internal/v1/events`: up to 500 events, in the order they happened."""
+
+    events: list[EventEnvelope] = Field(min_length=1, max_length=500)
+
+
+class EventReceipt(BaseModel):
+    """What a consumer did with a batch: newly processed, already seen (duplicates), or of no interest."""
+
+    processed: int
+    duplicates: int
+    ignored: int

@@ -9,7 +9,7 @@ from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import JSONType, UTCDateTime, utcnow
-from shared.events import EventEnvelope
+from shared.events import EventEnvelope, subscribers_of
 
 
 class OutboxEventFields(SQLModel):
@@ -21,6 +21,7 @@ class OutboxEventFields(SQLModel):
     source: str = Field(max_length=50)
     occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
     payload: dict[str, Any] = Field(sa_type=JSONType)
+    destinations: list[str] = Field(default_factory=list, sa_type=JSONType)  # still to deliver to
     status: str = Field(default="pending", max_length=20, index=True)
     attempts: int = 0
     available_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
@@ -28,8 +29,18 @@ class OutboxEventFields(SQLModel):
     last_error: str | None = Field(default=None, max_length=2000)
 
 
+class InboxFields(SQLModel):
+    """Columns of a service's `inbox` table: the ids of the events it has processed (so a repeat is harmless)."""
+
+    event_id: str = Field(primary_key=True, max_length=64)
+    event_type: str = Field(max_length=100)
+    org: str = Field(max_length=100)
+    received_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
 def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: EventEnvelope) -> None:
     """Stage `envelope` in the outbox of the current transaction: it is sent only if the change commits."""
+    destinations = list(subscribers_of(envelope.type))
     session.add(
         table(
             id=envelope.id,
@@ -38,5 +49,7 @@ def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: E
             source=envelope.source,
             occurred_at=envelope.occurred_at,
             payload=envelope.model_dump(mode="json"),
+            destinations=destinations,
+            status="pending" if destinations else "delivered",
         )
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.loop_api.models import IdempotencyRecord, OrgSettingsRow
+from services.loop_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
 from services.loop_api.routes import root_causes
 from services.loop_api.schemas import LoopOrgSettings
 from services.loop_api.settings import LoopSettings, get_settings
@@ -20,6 +20,8 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         routers=[root_causes.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
+        outbox_table=OutboxEvent,
+        source="loop",
         org_settings_model=LoopOrgSettings,
     )
 

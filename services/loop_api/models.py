@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from shared.db import JSONType, UTCDateTime, new_registry, utcnow
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
-from shared.outbox import OutboxEventFields
+from shared.outbox import InboxFields, OutboxEventFields
 
 
 class LoopTable(SQLModel, registry=new_registry()):
@@ -46,6 +46,12 @@ class OutboxEvent(OutboxEventFields, LoopTable, table=True):
     """Events loop_api owes its subscribers, written in the transaction of the change."""
 
     __tablename__ = "outbox"
+
+
+class InboxEvent(InboxFields, LoopTable, table=True):
+    """Ids of the events loop_api has processed: a repeated delivery is recognised and skipped."""
+
+    __tablename__ = "inbox"
 
 
 class IdempotencyRecord(IdempotencyRecordFields, LoopTable, table=True):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.metrics_api.models import IdempotencyRecord, OrgSettingsRow
+from services.metrics_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
 from services.metrics_api.routes import targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
@@ -20,6 +20,8 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         routers=[targets.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
+        outbox_table=OutboxEvent,
+        source="metrics",
         org_settings_model=MetricsOrgSettings,
     )
 

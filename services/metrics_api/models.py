@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from shared.db import UTCDateTime, new_registry, utcnow
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
-from shared.outbox import OutboxEventFields
+from shared.outbox import InboxFields, OutboxEventFields
 
 
 class MetricsTable(SQLModel, registry=new_registry()):
@@ -46,6 +46,12 @@ class OutboxEvent(OutboxEventFields, MetricsTable, table=True):
     """Events metrics_api owes its subscribers, written in the transaction of the change."""
 
     __tablename__ = "outbox"
+
+
+class InboxEvent(InboxFields, MetricsTable, table=True):
+    """Ids of the events metrics_api has processed: a repeated delivery is recognised and skipped."""
+
+    __tablename__ = "inbox"
 
 
 class IdempotencyRecord(IdempotencyRecordFields, MetricsTable, table=True):

@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Table, bindparam, func, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,7 +27,7 @@ from services.survey_api.schemas.contacts import (
     ContactUpsert,
 )
 from shared.auth import Principal
-from shared.db import in_subtrees, utcnow
+from shared.db import in_subtrees, insert_ignoring_conflicts, utcnow
 from shared.errors import Conflict, CxloopError, FieldError, Forbidden, NotFound, invalid, pydantic_field_errors
 from shared.ids import new_id
 from shared.pagination import keyset, page_of
@@ -160,10 +159,9 @@ async def _load_chunk(session: AsyncSession, principal: Principal, items: Sequen
 
 
 def _insert_statement(session: AsyncSession) -> Any:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING id, for the dialect in use (SQLite or PostgreSQL)."""
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
-    return (
-        dialect.insert(CONTACTS).on_conflict_do_nothing(index_elements=["org", "external_id"]).returning(CONTACTS.c.id)
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: a contact created concurrently is not overwritten."""
+    return insert_ignoring_conflicts(session, CONTACTS, conflict_columns=["org", "external_id"]).returning(
+        CONTACTS.c.id
     )
 
 

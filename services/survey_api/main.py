@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
+from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
 from services.survey_api.routes import contacts, responses, surveys, touchpoints, units
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings, get_settings
@@ -20,6 +20,8 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         routers=[units.router, touchpoints.router, surveys.router, contacts.router, responses.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
+        outbox_table=OutboxEvent,
+        source="survey",
         org_settings_model=SurveyOrgSettings,
     )
 

@@ -11,7 +11,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from cxloop.migrations import upgrade
-from services.survey_api.models import IdempotencyRecord, OrgSettingsRow
+from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings
 from shared.app import create_service_app
@@ -65,6 +65,8 @@ async def broken_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         org_settings_model=SurveyOrgSettings,
+        outbox_table=OutboxEvent,
+        source="survey",
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 01:37:53.177710+00:00
+Create Date: 2026-11-23 02:07:31.823393+00:00
 """
 
 from collections.abc import Sequence
@@ -37,6 +37,13 @@ def upgrade() -> None:
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_idempotency_keys_created_at'), ['created_at'], unique=False)
 
+    op.create_table('inbox',
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('received_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('event_id', name=op.f('pk_inbox'))
+    )
     op.create_table('org_settings',
     sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('data', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
@@ -50,6 +57,7 @@ def upgrade() -> None:
     sa.Column('source', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
     sa.Column('occurred_at', shared.db.UTCDateTime(timezone=True), nullable=False),
     sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('destinations', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
     sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('available_at', shared.db.UTCDateTime(timezone=True), nullable=False),
@@ -97,6 +105,7 @@ def downgrade() -> None:
 
     op.drop_table('outbox')
     op.drop_table('org_settings')
+    op.drop_table('inbox')
     with op.batch_alter_table('idempotency_keys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_idempotency_keys_created_at'))
 

@@ -1,6 +1,6 @@
 """survey_api's tables; no other service imports them. Importing this package registers them all."""
 
-from services.survey_api.models.base import IdempotencyRecord, OrgSettingsRow, OutboxEvent, SurveyTable
+from services.survey_api.models.base import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent, SurveyTable
 from services.survey_api.models.contacts import Contact
 from services.survey_api.models.responses import Response
 from services.survey_api.models.surveys import Survey, SurveyVersion, Touchpoint
@@ -9,6 +9,7 @@ from services.survey_api.models.units import Unit
 __all__ = [
     "Contact",
     "IdempotencyRecord",
+    "InboxEvent",
     "OrgSettingsRow",
     "OutboxEvent",
     "Response",

@@ -7,7 +7,7 @@ from sqlmodel import SQLModel
 from shared.db import new_registry
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
-from shared.outbox import OutboxEventFields
+from shared.outbox import InboxFields, OutboxEventFields
 
 
 class SurveyTable(SQLModel, registry=new_registry()):
@@ -18,6 +18,12 @@ class OutboxEvent(OutboxEventFields, SurveyTable, table=True):
     """Events survey_api owes its subscribers, written in the transaction of the change."""
 
     __tablename__ = "outbox"
+
+
+class InboxEvent(InboxFields, SurveyTable, table=True):
+    """Ids of the events survey_api has processed: a repeated delivery is recognised and skipped."""
+
+    __tablename__ = "inbox"
 
 
 class IdempotencyRecord(IdempotencyRecordFields, SurveyTable, table=True):

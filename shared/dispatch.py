@@ -1,0 +1,164 @@
+"""The outbox dispatcher: claims due events, POSTs them to their subscribers, retries with capped backoff.
+
+Safe in several replicas: a claim is one `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED)` that
+pushes the rows' `available_at` a lease into the future, so two dispatchers never hold the same row; on
+SQLite the single writer makes the same statement atomic. A crashed dispatcher's rows come back when
+their lease ends. Delivery is at least once; consumers dedupe by event id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import random
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import bindparam, update
+from sqlmodel import col, select
+
+from shared.auth import mint_token
+from shared.db import Database, utcnow
+from shared.outbox import OutboxEventFields
+from shared.settings import CommonSettings
+
+logger = logging.getLogger("cxloop.dispatch")
+BACKOFF_CAP_SECONDS = 30.0
+
+
+def backoff(attempts: int) -> dt.timedelta:
+    """Exponential backoff with full jitter, capped at 30 s (a subscriber that returns catches up quickly)."""
+    ceiling = min(BACKOFF_CAP_SECONDS, 0.5 * 2 ** max(0, attempts - 1))
+    return dt.timedelta(seconds=random.uniform(ceiling / 2, ceiling))  # noqa: S311 - jitter, not secrets
+
+
+def service_clients(settings: CommonSettings, timeout: float = 10.0) -> dict[str, httpx.AsyncClient]:
+    """HTTP clients for the other services, at the URLs the settings give."""
+    urls = {"survey": settings.survey_api_url, "metrics": settings.metrics_api_url, "loop": settings.loop_api_url}
+    return {name: httpx.AsyncClient(base_url=url, timeout=timeout) for name, url in urls.items()}
+
+
+@dataclass
+class Dispatcher:
+    """Delivers one service's outbox to the services subscribed to each event."""
+
+    db: Database
+    table: type[OutboxEventFields]
+    settings: CommonSettings
+    source: str
+    clients: Mapping[str, httpx.AsyncClient] = field(default_factory=dict)
+    batch_size: int = 200
+    max_attempts: int = 50
+    lease: dt.timedelta = dt.timedelta(seconds=60)
+
+    def __post_init__(self) -> None:
+        if not self.clients:
+            self.clients = service_clients(self.settings)
+
+    def _token(self) -> str:
+        return mint_token(self.settings, org="system", sub=f"{self.source}-dispatcher", scopes=["events:write"])
+
+    async def drain_once(self) -> int:
+        """Claim one batch of due events and try to deliver each to its remaining subscribers; how many."""
+        rows = await self._claim()
+        if not rows:
+            return 0
+        failures: dict[str, str] = {}
+        pending: dict[str, list[str]] = {row.id: list(row.destinations) for row in rows}
+        by_destination: dict[str, list[OutboxEventFields]] = defaultdict(list)
+        for row in rows:
+            for destination in row.destinations:
+                by_destination[destination].append(row)
+        headers = {"Authorization": f"Bearer {self._token()}"}
+        for destination, batch in by_destination.items():
+            error = await self._post(destination, batch, headers)
+            for row in batch:
+                if error is None:
+                    pending[row.id].remove(destination)
+                else:
+                    failures[row.id] = f"{destination}: {error}"[:2000]
+        await self._record(rows, pending, failures)
+        return len(rows)
+
+    async def _claim(self) -> list[OutboxEventFields]:
+        now, table = utcnow(), self.table
+        due = (
+            select(table.id)
+            .where(table.status == "pending", col(table.available_at) <= now)
+            .order_by(col(table.available_at))
+            .limit(self.batch_size)
+        )
+        if self.db.is_postgres:
+            due = due.with_for_update(skip_locked=True)
+        claim = (
+            update(table)
+            .where(col(table.id).in_(due.scalar_subquery()))
+            .values(available_at=now + self.lease, attempts=col(table.attempts) + 1)
+            .returning(table)
+        )
+        async with self.db.sessions() as session, session.begin():
+            result = await session.exec(claim)  # type: ignore[call-overload]
+            rows: list[OutboxEventFields] = list(result.scalars().all())
+        rows.sort(key=lambda r: (r.occurred_at, r.id))
+        return rows
+
+    async def _post(self, destination: str, rows: list[OutboxEventFields], headers: dict[str, str]) -> str | None:
+        client = self.clients.get(destination)
+        if client is None:
+            return f"no client for {destination!r}"
+        try:
+            answer = await client.post(
+                "/internal/v1/events", json={"events": [r.payload for r in rows]}, headers=headers
+            )
+        except httpx.HTTPError as exc:
+            return f"{type(exc).__name__}: {exc}"
+        if answer.status_code >= 300:
+            return f"HTTP {answer.status_code}: {answer.text[:500]}"
+        return None
+
+    async def _record(
+        self, rows: list[OutboxEventFields], pending: dict[str, list[str]], failures: dict[str, str]
+    ) -> None:
+        now, table = utcnow(), self.table
+        changes: list[dict[str, Any]] = []
+        for row in rows:
+            left = pending[row.id]
+            done = not left
+            dead = not done and row.attempts >= self.max_attempts
+            changes.append(
+                {
+                    "row_id": row.id,
+                    "destinations": left,
+                    "status": "delivered" if done else "dead" if dead else "pending",
+                    "delivered_at": now if done else None,
+                    "available_at": now if done else now + backoff(row.attempts),
+                    "last_error": failures.get(row.id),
+                }
+            )
+            if dead:
+                logger.error("event %s dead after %d attempts: %s", row.id, row.attempts, failures.get(row.id))
+        statement = update(table).where(col(table.id) == bindparam("row_id"))
+        async with self.db.sessions() as session, session.begin():
+            await session.exec(statement, params=changes)  # type: ignore[call-overload]
+
+    async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
+        """Drain until `stop` is set, sleeping when there is nothing due; errors are logged, not fatal."""
+        while not stop.is_set():
+            try:
+                busy = await self.drain_once()
+            except Exception:
+                logger.exception("outbox dispatch failed; retrying")
+                busy = 0
+            if not busy:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+
+    async def close(self) -> None:
+        """Close the HTTP clients."""
+        for client in self.clients.values():
+            await client.aclose()
