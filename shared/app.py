@@ -27,7 +27,6 @@ from shared.org_settings import OrgSettingsFields, org_settings_router
 from shared.outbox import InboxFields, OutboxEventFields
 from shared.settings import ServiceSettings
 
-
 # A periodic job of a service (a sender, a sweeper): runs in-process until the event is set; also a CLI command.
 BackgroundLoop = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
 
@@ -67,7 +66,8 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        loops = [dispatcher.run, *(partial(loop, app) for loop in background)]
+        loops: list[Callable[[asyncio.Event], Awaitable[None]]] = [dispatcher.run]
+        loops += [partial(loop, app) for loop in background]
         tasks = [asyncio.create_task(loop(stop)) for loop in loops] if settings.background_tasks else []
         yield
         stop.set()
