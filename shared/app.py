@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -28,7 +28,7 @@ from shared.outbox import InboxFields, OutboxEventFields
 from shared.settings import ServiceSettings
 
 # A periodic job of a service (a sender, a sweeper): runs in-process until the event is set; also a CLI command.
-BackgroundLoop = Callable[[FastAPI, asyncio.Event], Awaitable[None]]
+BackgroundLoop = Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        loops: list[Callable[[asyncio.Event], Awaitable[None]]] = [dispatcher.run]
+        loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [dispatcher.run]
         loops += [partial(loop, app) for loop in background]
         tasks = [asyncio.create_task(loop(stop)) for loop in loops] if settings.background_tasks else []
         yield
