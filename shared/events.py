@@ -99,3 +99,28 @@ class EventReceipt(BaseModel):
     processed: int
     duplicates: int
     ignored: int
+
+
+class InvitationData(BaseModel):
+    """Payload of `invitation.<status>` (sent, delivered, opened, displayed, started, completed, bounced, expired).
+
+    Response rates count `completed` over `delivered`. Email and SMS are delivered when sent and not bounced
+    (or on a provider receipt); a `link` is delivered when it is handed out; `web` and `in_app` intercepts are
+    delivered only when displayed, so their response rates are honest.
+    """
+
+    invitation_id: str
+    distribution_id: str | None
+    survey_id: str
+    channel: str
+    contact_id: str | None
+    unit: str | None
+    touchpoint_id: str | None
+    status: str
+    at: dt.datetime
+    response_id: str | None = None
+
+
+def invitation_event_type(status: str) -> str:
+    """The event type of an invitation reaching `status` (`invitation.sent`, …)."""
+    return f"invitation.{status}"

@@ -188,7 +188,7 @@ async def prepare(ctx: IngestContext, data: ResponseCreate) -> Prepared | Duplic
     return prepared
 
 
-async def store(ctx: IngestContext, item: Prepared, contact: Contact | None) -> Response:
+async def store(ctx: IngestContext, item: Prepared, contact: Contact | None, *, source: str = "partner") -> Response:
     """Write a prepared response and its event; the unit falls back to the contact's."""
     data, version, now = item.data, item.version, utcnow()
     unit = item.unit or (await _checked_unit(ctx, contact.unit) if contact is not None else None)
@@ -200,7 +200,7 @@ async def store(ctx: IngestContext, item: Prepared, contact: Contact | None) -> 
         external_id=data.external_id,
         contact_id=contact.id if contact else None,
         channel=data.channel,
-        source="partner",
+        source=source,
         language=data.language or (contact.locale if contact else None),
         unit=unit,
         touchpoint_id=version.touchpoint_id,

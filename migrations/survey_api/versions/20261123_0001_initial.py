@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 02:07:30.691264+00:00
+Create Date: 2026-11-23 02:11:01.639542+00:00
 """
 
 from collections.abc import Sequence
@@ -139,6 +139,23 @@ def upgrade() -> None:
     with op.batch_alter_table('surveys', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_surveys_org_id'), ['org', 'id'], unique=False)
 
+    op.create_table('distributions',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('audience', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('send_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('reminder', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=True),
+    sa.Column('expires_in_days', sa.Integer(), nullable=False),
+    sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_distributions_survey_id_surveys')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_distributions'))
+    )
+    with op.batch_alter_table('distributions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_distributions_org_id'), ['org', 'id'], unique=False)
+
     op.create_table('responses',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -187,11 +204,57 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_survey_versions')),
     sa.UniqueConstraint('survey_id', 'version', name=op.f('uq_survey_versions_survey_id_version'))
     )
+    op.create_table('invitations',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('distribution_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('contact_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('channel', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('reason', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('token_hash', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=True),
+    sa.Column('unit', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
+    sa.Column('interaction_id', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('expires_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('next_attempt_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True),
+    sa.Column('reminders_sent', sa.Integer(), nullable=False),
+    sa.Column('last_reminder_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('sent_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('delivered_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('opened_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('started_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('completed_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('bounced_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('response_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], name=op.f('fk_invitations_contact_id_contacts')),
+    sa.ForeignKeyConstraint(['distribution_id'], ['distributions.id'], name=op.f('fk_invitations_distribution_id_distributions')),
+    sa.ForeignKeyConstraint(['survey_id'], ['surveys.id'], name=op.f('fk_invitations_survey_id_surveys')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_invitations')),
+    sa.UniqueConstraint('org', 'interaction_id', name=op.f('uq_invitations_org_interaction_id')),
+    sa.UniqueConstraint('token_hash', name=op.f('uq_invitations_token_hash'))
+    )
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_invitations_org_contact_id_created_at'), ['org', 'contact_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invitations_org_distribution_id_id'), ['org', 'distribution_id', 'id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_invitations_status_next_attempt_at'), ['status', 'next_attempt_at'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('invitations', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_invitations_status_next_attempt_at'))
+        batch_op.drop_index(batch_op.f('ix_invitations_org_distribution_id_id'))
+        batch_op.drop_index(batch_op.f('ix_invitations_org_contact_id_created_at'))
+
+    op.drop_table('invitations')
     op.drop_table('survey_versions')
     with op.batch_alter_table('responses', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_responses_org_survey_id_id'))
@@ -200,6 +263,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_responses_org_contact_id'))
 
     op.drop_table('responses')
+    with op.batch_alter_table('distributions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_distributions_org_id'))
+
+    op.drop_table('distributions')
     with op.batch_alter_table('surveys', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_surveys_org_id'))
 

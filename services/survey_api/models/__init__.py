@@ -2,14 +2,17 @@
 
 from services.survey_api.models.base import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent, SurveyTable
 from services.survey_api.models.contacts import Contact
+from services.survey_api.models.invitations import Distribution, Invitation
 from services.survey_api.models.responses import Response
 from services.survey_api.models.surveys import Survey, SurveyVersion, Touchpoint
 from services.survey_api.models.units import Unit
 
 __all__ = [
     "Contact",
+    "Distribution",
     "IdempotencyRecord",
     "InboxEvent",
+    "Invitation",
     "OrgSettingsRow",
     "OutboxEvent",
     "Response",
