@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from pathlib import Path
 from typing import Annotated
@@ -11,12 +12,16 @@ import typer
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
 from shared.auth import SCOPES, mint_token
+from shared.db import Database
+from shared.dispatch import Dispatcher
 from shared.observability import configure_logging
 from shared.settings import get_common_settings
 
 app = typer.Typer(help="cxloop: self-hostable Customer Experience backend.", no_args_is_help=True)
 openapi_app = typer.Typer(help="OpenAPI documents of the services.", no_args_is_help=True)
 app.add_typer(openapi_app, name="openapi")
+outbox_app = typer.Typer(help="The services' outboxes of events.", no_args_is_help=True)
+app.add_typer(outbox_app, name="outbox")
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 Target = Annotated[str, typer.Argument(help="survey, metrics, loop or all")]
@@ -102,3 +107,25 @@ def openapi_export(
     if stale:
         typer.echo(f"stale: {', '.join(stale)}; run `cxloop openapi export`", err=True)
         raise typer.Exit(1)
+
+
+async def _drain(spec: ServiceSpec) -> int:
+    settings = spec.settings()
+    db = Database(settings.database_url)
+    dispatcher = Dispatcher(db=db, table=spec.outbox, settings=settings, source=spec.short)
+    total = 0
+    try:
+        while sent := await dispatcher.drain_once():
+            total += sent
+    finally:
+        await dispatcher.close()
+        await db.dispose()
+    return total
+
+
+@outbox_app.command("drain")
+def outbox_drain(target: Target = "all") -> None:
+    """Deliver every due outbox event now (what the in-process dispatcher does continuously)."""
+    configure_logging(get_common_settings().log_level)
+    for spec in _services(target):
+        typer.echo(f"{spec.name}: {asyncio.run(_drain(spec))} events processed")

@@ -18,6 +18,7 @@ from services.metrics_api.settings import get_settings as metrics_settings
 from services.survey_api import main as survey_main
 from services.survey_api import models as survey_models
 from services.survey_api.settings import get_settings as survey_settings
+from shared.outbox import OutboxEventFields
 from shared.settings import ServiceSettings
 
 
@@ -32,6 +33,7 @@ class ServiceSpec:
     create_app: Callable[..., FastAPI]
     settings: Callable[[], ServiceSettings]
     metadata: MetaData
+    outbox: type[OutboxEventFields]
 
     def build(self, settings: Any = None) -> FastAPI:
         """The service's app, with its settings from the environment unless given."""
@@ -49,6 +51,7 @@ SERVICES: dict[str, ServiceSpec] = {
             survey_main.create_app,
             survey_settings,
             survey_models.SurveyTable.metadata,
+            survey_models.OutboxEvent,
         ),
         ServiceSpec(
             "metrics_api",
@@ -58,6 +61,7 @@ SERVICES: dict[str, ServiceSpec] = {
             metrics_main.create_app,
             metrics_settings,
             metrics_models.MetricsTable.metadata,
+            metrics_models.OutboxEvent,
         ),
         ServiceSpec(
             "loop_api",
@@ -67,6 +71,7 @@ SERVICES: dict[str, ServiceSpec] = {
             loop_main.create_app,
             loop_settings,
             loop_models.LoopTable.metadata,
+            loop_models.OutboxEvent,
         ),
     )
 }

@@ -25,6 +25,7 @@ from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
 from shared.org_settings import OrgSettingsFields, org_settings_router
 from shared.outbox import InboxFields, OutboxEventFields
+from shared.outbox_admin import outbox_admin_router
 from shared.settings import ServiceSettings
 
 # A periodic job of a service (a sender, a sweeper): runs in-process until the event is set; also a CLI command.
@@ -91,6 +92,7 @@ def create_service_app(
     install_error_handlers(app)
     app.include_router(_health_router())
     app.include_router(org_settings_router(table=org_settings_table, model=org_settings_model))
+    app.include_router(outbox_admin_router(outbox_table))
     for router in routers:
         app.include_router(router)
     if consumer is not None:

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Collection
-from typing import Annotated
 
 from fastapi import APIRouter, Depends
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.auth import Principal, require_scopes
+from shared.auth import require_scopes
 from shared.db import SessionDep, insert_ignoring_conflicts
 from shared.errors import problem_responses
 from shared.events import EventBatch, EventEnvelope, EventReceipt
@@ -40,10 +39,9 @@ async def _claim_new(session: AsyncSession, inbox: type[InboxFields], events: li
 def events_router(*, inbox: type[InboxFields], accepts: Collection[str], handler: EventHandler) -> APIRouter:
     """The consumer endpoint of a service: dedupe by event id, then hand the new wanted events to `handler`."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"], responses=problem_responses(401, 403, 422))
-    Service = Annotated[Principal, Depends(require_scopes("events:write"))]
 
-    @router.post("/events", response_model=EventReceipt)
-    async def receive_events(batch: EventBatch, _principal: Service, session: SessionDep) -> EventReceipt:
+    @router.post("/events", response_model=EventReceipt, dependencies=[Depends(require_scopes("events:write"))])
+    async def receive_events(batch: EventBatch, session: SessionDep) -> EventReceipt:
         """Events from another service's outbox; a repeat is harmless, order is not assumed."""
         unique = list({e.id: e for e in batch.events}.values())
         relevant = [e for e in unique if wanted(e.type, accepts)]

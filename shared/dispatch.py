@@ -142,9 +142,10 @@ class Dispatcher:
             )
             if dead:
                 logger.error("event %s dead after %d attempts: %s", row.id, row.attempts, failures.get(row.id))
-        statement = update(table).where(col(table.id) == bindparam("row_id"))
+        core = table.__table__  # type: ignore[attr-defined]
+        statement = update(core).where(core.c.id == bindparam("row_id"))  # SET columns come from each row's params
         async with self.db.sessions() as session, session.begin():
-            await session.exec(statement, params=changes)  # type: ignore[call-overload]
+            await session.exec(statement, params=changes)
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
         """Drain until `stop` is set, sleeping when there is nothing due; errors are logged, not fatal."""

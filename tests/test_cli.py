@@ -9,6 +9,7 @@ from sqlalchemy import create_engine, inspect
 from typer.testing import CliRunner
 
 from cxloop import cli
+from cxloop.migrations import upgrade
 from shared.auth import Principal, TokenVerifier
 from tests.conftest import TEST_SECRET, common_settings
 
@@ -46,3 +47,20 @@ def test_unknown_service_is_a_usage_error() -> None:
     result = CliRunner().invoke(cli.app, ["migrate", "billing"])
     assert result.exit_code == 2
     assert "unknown service" in result.output
+
+
+def test_outbox_drain_with_nothing_due(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cxloop.services import SERVICES
+
+    for spec in SERVICES.values():
+        url = f"sqlite:///{tmp_path}/{spec.short}.db"
+        monkeypatch.setenv(f"{spec.short.upper()}_DATABASE_URL", url)
+        upgrade(spec.name, url)
+        spec.settings.cache_clear()  # type: ignore[attr-defined]
+    try:
+        result = CliRunner().invoke(cli.app, ["outbox", "drain", "all"])
+    finally:
+        for spec in SERVICES.values():
+            spec.settings.cache_clear()  # type: ignore[attr-defined]
+    assert result.exit_code == 0, result.output
+    assert "survey_api: 0 events processed" in result.output
