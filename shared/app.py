@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import datetime as dt
+import logging
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,6 +30,9 @@ from shared.org_settings import OrgSettingsFields, org_settings_router
 from shared.outbox import InboxFields, OutboxEventFields
 from shared.outbox_admin import outbox_admin_router
 from shared.settings import ServiceSettings
+from shared.webhooks.delivery import Webhooks
+from shared.webhooks.routes import webhooks_router
+from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
 
 # A periodic job of a service (a sender, a sweeper): runs in-process until the event is set; also a CLI command.
 BackgroundLoop = Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]
@@ -39,6 +45,35 @@ class EventConsumer:
     inbox: type[InboxFields]
     accepts: Collection[str]
     handler: EventHandler
+
+
+WebhookTables = tuple[type[WebhookFields], type[WebhookDeliveryFields]]
+
+
+def _webhooks(db: Database, settings: ServiceSettings, tables: WebhookTables | None) -> Webhooks | None:
+    if tables is None:
+        return None
+    return Webhooks(
+        db=db,
+        webhooks=tables[0],
+        deliveries=tables[1],
+        allow_private=settings.webhooks_allow_private,
+        disable_after=dt.timedelta(hours=settings.webhooks_disable_after_hours),
+    )
+
+
+async def _deliver_webhooks(app: FastAPI, stop: asyncio.Event) -> None:
+    """Send due webhook deliveries about once a second until stopped."""
+    hooks: Webhooks = app.state.webhooks
+    while not stop.is_set():
+        try:
+            busy = await hooks.deliver_due()
+        except Exception:
+            logging.getLogger("cxloop.webhooks").exception("webhook delivery failed; retrying")
+            busy = 0
+        if not busy:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=1.0)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -58,11 +93,16 @@ def create_service_app(
     source: str,
     consumer: EventConsumer | None = None,
     background: Sequence[BackgroundLoop] = (),
+    webhooks: WebhookTables | None = None,
     version: str = "0.1.0",
 ) -> FastAPI:
     """A FastAPI app wired the way every cxloop service is: one database, one error shape, one middleware."""
     db = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
     dispatcher = Dispatcher(db=db, table=outbox_table, settings=settings, source=source)
+    hooks = _webhooks(db, settings, webhooks)
+    if hooks is not None:
+        dispatcher.local = {"webhooks": hooks.fan_out}
+        background = [*background, _deliver_webhooks]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -89,10 +129,13 @@ def create_service_app(
     app.state.http_metrics = metrics = HttpMetrics()
     app.state.idempotency = IdempotentRunner(db, idempotency_table)
     app.state.dispatcher = dispatcher
+    app.state.webhooks = hooks
     install_error_handlers(app)
     app.include_router(_health_router())
     app.include_router(org_settings_router(table=org_settings_table, model=org_settings_model))
     app.include_router(outbox_admin_router(outbox_table))
+    if webhooks is not None:
+        app.include_router(webhooks_router(webhooks=webhooks[0], deliveries=webhooks[1]))
     for router in routers:
         app.include_router(router)
     if consumer is not None:

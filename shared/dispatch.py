@@ -14,7 +14,7 @@ import datetime as dt
 import logging
 import random
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,6 +28,7 @@ from shared.outbox import OutboxEventFields
 from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.dispatch")
+LocalStop = Callable[[Sequence[OutboxEventFields]], Awaitable[None]]
 BACKOFF_CAP_SECONDS = 30.0
 
 
@@ -52,6 +53,7 @@ class Dispatcher:
     settings: CommonSettings
     source: str
     clients: Mapping[str, httpx.AsyncClient] = field(default_factory=dict)
+    local: Mapping[str, LocalStop] = field(default_factory=dict)
     batch_size: int = 200
     max_attempts: int = 50
     lease: dt.timedelta = dt.timedelta(seconds=60)
@@ -108,6 +110,13 @@ class Dispatcher:
         return rows
 
     async def _post(self, destination: str, rows: list[OutboxEventFields], headers: dict[str, str]) -> str | None:
+        if destination in self.local:
+            try:
+                await self.local[destination](rows)
+            except Exception as exc:
+                logger.exception("local stop %s failed", destination)
+                return f"{type(exc).__name__}: {exc}"
+            return None
         client = self.clients.get(destination)
         if client is None:
             return f"no client for {destination!r}"

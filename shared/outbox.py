@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -13,7 +13,13 @@ from shared.events import EventEnvelope, subscribers_of
 
 
 class OutboxEventFields(SQLModel):
-    """Columns of a service's `outbox` table; each service declares the table on its own base."""
+    """Columns of a service's `outbox` table; each service declares the table on its own base.
+
+    `local_destinations` are stops inside the producing service itself (its outgoing webhooks' fan-out),
+    delivered by the same dispatcher, with the same retries, as the other services.
+    """
+
+    local_destinations: ClassVar[tuple[str, ...]] = ()
 
     id: str = Field(primary_key=True, max_length=64)
     org: str = Field(max_length=100)
@@ -40,7 +46,7 @@ class InboxFields(SQLModel):
 
 def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: EventEnvelope) -> None:
     """Stage `envelope` in the outbox of the current transaction: it is sent only if the change commits."""
-    destinations = list(subscribers_of(envelope.type))
+    destinations = [*subscribers_of(envelope.type), *table.local_destinations]
     session.add(
         table(
             id=envelope.id,

@@ -30,6 +30,10 @@ class CommonSettings(BaseSettings):
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
     log_level: str = "INFO"
+    webhooks_allow_private: bool = Field(
+        default=False, description="Allow webhook URLs on loopback/private networks (tests, local development)"
+    )
+    webhooks_disable_after_hours: int = Field(default=72, ge=1, le=24 * 30)
     background_tasks: bool = Field(default=True, description="Run the outbox dispatcher (and sweepers) in-process")
     survey_api_url: str = Field(
         default="http://127.0.0.1:8001", validation_alias=AliasChoices("SURVEY_API_URL", "CXLOOP_SURVEY_API_URL")

@@ -45,8 +45,15 @@ class Subscriber:
 
 def dispatcher(app: FastAPI, subscribers: dict[str, Subscriber], **options: Any) -> Dispatcher:
     clients = {name: s.client() for name, s in subscribers.items()}
+    local = {"webhooks": app.state.webhooks.fan_out}
     return Dispatcher(
-        db=app.state.db, table=OutboxEvent, settings=common_settings(), source="survey", clients=clients, **options
+        db=app.state.db,
+        table=OutboxEvent,
+        settings=common_settings(),
+        source="survey",
+        clients=clients,
+        local=local,
+        **options,
     )
 
 
@@ -83,8 +90,11 @@ async def test_every_subscriber_gets_each_event_once(survey_app: FastAPI) -> Non
     assert principal.scopes == frozenset({"events:write"}) and principal.sub == "survey-dispatcher"
 
 
-async def test_events_nobody_subscribes_to_are_not_queued(survey_app: FastAPI) -> None:
+async def test_events_only_webhooks_may_want_go_to_the_local_stop(survey_app: FastAPI) -> None:
     await emit(survey_app, 1, event_type="survey.published")
+    [row] = await rows(survey_app)
+    assert (row.status, row.destinations) == ("pending", ["webhooks"])
+    assert await dispatcher(survey_app, {}).drain_once() == 1
     [row] = await rows(survey_app)
     assert (row.status, row.destinations) == ("delivered", [])
 
@@ -94,7 +104,7 @@ async def test_a_failing_subscriber_is_retried_alone(survey_app: FastAPI) -> Non
     [event_id] = await emit(survey_app)
     await dispatcher(survey_app, {"metrics": metrics, "loop": loop}).drain_once()
     [row] = await rows(survey_app)
-    assert (row.status, row.destinations, row.attempts) == ("pending", ["loop"], 1)
+    assert (row.status, row.destinations, row.attempts) == ("pending", ["loop"], 1)  # metrics and webhooks done
     assert row.last_error is not None and row.last_error.startswith("loop: HTTP 503")
     assert row.available_at > utcnow()  # backing off
     assert await dispatcher(survey_app, {"metrics": metrics, "loop": loop}).drain_once() == 0  # not due yet

@@ -6,6 +6,7 @@ from services.survey_api.models.invitations import Distribution, Invitation
 from services.survey_api.models.responses import Response
 from services.survey_api.models.surveys import Survey, SurveyVersion, Touchpoint
 from services.survey_api.models.units import Unit
+from services.survey_api.models.webhooks import Webhook, WebhookDelivery
 
 __all__ = [
     "Contact",
@@ -21,4 +22,6 @@ __all__ = [
     "SurveyVersion",
     "Touchpoint",
     "Unit",
+    "Webhook",
+    "WebhookDelivery",
 ]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlmodel import SQLModel
 
 from shared.db import new_registry
@@ -15,9 +17,10 @@ class SurveyTable(SQLModel, registry=new_registry()):
 
 
 class OutboxEvent(OutboxEventFields, SurveyTable, table=True):
-    """Events survey_api owes its subscribers, written in the transaction of the change."""
+    """Events survey_api owes its subscribers (and its webhooks), written in the transaction of the change."""
 
     __tablename__ = "outbox"
+    local_destinations: ClassVar[tuple[str, ...]] = ("webhooks",)
 
 
 class InboxEvent(InboxFields, SurveyTable, table=True):

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: subscriptions, Standard Webhooks signing, an SSRF guard, fan-out and delivery."""

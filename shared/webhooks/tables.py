@@ -1,0 +1,44 @@
+"""Columns of a service's `webhooks` and `webhook_deliveries` tables (each service declares them on its base)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlmodel import Field, SQLModel
+
+from shared.db import JSONType, UTCDateTime, utcnow
+
+
+class WebhookFields(SQLModel):
+    """A subscription: where to POST which events (optionally of one survey), and its signing secret."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100, index=True)
+    url: str = Field(max_length=2000)
+    event_types: list[str] = Field(sa_type=JSONType)
+    survey_id: str | None = Field(default=None, max_length=40)
+    description: str | None = Field(default=None, max_length=500)
+    secret: str = Field(max_length=100)  # needed to sign; never returned after creation
+    active: bool = True
+    disabled_reason: str | None = Field(default=None, max_length=500)
+    failing_since: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class WebhookDeliveryFields(SQLModel):
+    """One event owed to one webhook, and every attempt's outcome so far."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100)
+    webhook_id: str = Field(max_length=40, index=True)
+    event_id: str = Field(max_length=64)
+    event_type: str = Field(max_length=100)
+    payload: dict[str, Any] = Field(sa_type=JSONType)
+    status: str = Field(default="pending", max_length=20)  # pending, delivered, failed (gave up)
+    attempts: int = 0
+    next_attempt_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    last_status_code: int | None = None
+    last_error: str | None = Field(default=None, max_length=1000)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
