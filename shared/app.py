@@ -24,6 +24,7 @@ from shared.consumer import EventHandler, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
 from shared.errors import PROBLEM_JSON, install_error_handlers, problem_response, problem_responses
+from shared.feed import event_feed_router
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
 from shared.org_settings import OrgSettingsFields, org_settings_router
@@ -94,6 +95,7 @@ def create_service_app(
     consumer: EventConsumer | None = None,
     background: Sequence[BackgroundLoop] = (),
     webhooks: WebhookTables | None = None,
+    event_feed: bool = False,
     version: str = "0.1.0",
 ) -> FastAPI:
     """A FastAPI app wired the way every cxloop service is: one database, one error shape, one middleware."""
@@ -134,6 +136,8 @@ def create_service_app(
     app.include_router(_health_router())
     app.include_router(org_settings_router(table=org_settings_table, model=org_settings_model))
     app.include_router(outbox_admin_router(outbox_table))
+    if event_feed:
+        app.include_router(event_feed_router(outbox_table))
     if webhooks is not None:
         app.include_router(webhooks_router(webhooks=webhooks[0], deliveries=webhooks[1]))
     for router in routers:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
+from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent, Webhook, WebhookDelivery
 from services.survey_api.routes import contacts, responses, surveys, touchpoints, units
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings, get_settings
@@ -22,6 +22,8 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
         source="survey",
+        webhooks=(Webhook, WebhookDelivery),
+        event_feed=True,
         org_settings_model=SurveyOrgSettings,
     )
 

@@ -183,3 +183,28 @@ async def test_admin_sees_dead_events_and_retries_them(
     assert await dispatcher(survey_app, {"metrics": up, "loop": up}).drain_once() == 1
     assert (await survey_client.post(f"/v1/admin/outbox/{event_id}/retry", headers=admin)).status_code == 409
     assert (await survey_client.post("/v1/admin/outbox/evt_x/retry", headers=admin)).status_code == 404
+
+
+async def test_event_feed_pages_through_settled_events(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: Any
+) -> None:
+    ids = await emit(survey_app, 5)
+    fresh = await emit(survey_app, 1)
+    async with survey_app.state.db.sessions() as session, session.begin():
+        await session.exec(  # type: ignore[call-overload]
+            update(OutboxEvent)
+            .where(OutboxEvent.id.in_(ids))  # type: ignore[attr-defined]
+            .values(occurred_at=utcnow() - dt.timedelta(minutes=1))
+        )
+    service = auth(org="system", scopes="events:write")
+    seen, cursor = [], None
+    for _ in range(5):
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        page = (await survey_client.get("/internal/v1/events", params=params, headers=service)).json()
+        seen += [e["id"] for e in page["items"]]
+        cursor = page["next_cursor"]
+        if not page["items"]:
+            break
+    assert seen == ids  # the event still settling is not shown yet
+    assert fresh[0] not in seen and cursor is not None
+    assert (await survey_client.get("/internal/v1/events", headers=auth(scopes="admin"))).status_code == 403
