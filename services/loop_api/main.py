@@ -2,28 +2,42 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import FastAPI
 
-from services.loop_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
-from services.loop_api.routes import root_causes
-from services.loop_api.schemas import LoopOrgSettings
+from services.loop_api.clock import Clock
+from services.loop_api.intake import make_handler
+from services.loop_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
+from services.loop_api.routes import cases, root_causes, rules, teams
+from services.loop_api.schemas.settings import LoopOrgSettings
 from services.loop_api.settings import LoopSettings, get_settings
-from shared.app import create_service_app
+from services.loop_api.sweeper import sweep_loop
+from shared.app import EventConsumer, create_service_app
 
 
 def create_app(settings: LoopSettings | None = None) -> FastAPI:
     """Build the loop_api app (settings from the environment unless given)."""
-    return create_service_app(
+    settings = settings or get_settings()
+    clock = Clock()
+    max_age = dt.timedelta(days=settings.case_max_response_age_days)
+    app = create_service_app(
         title="cxloop loop_api",
         description="Act: close the loop with cases, SLAs, root causes and action plans.",
-        settings=settings or get_settings(),
-        routers=[root_causes.router],
+        settings=settings,
+        routers=[rules.router, teams.router, cases.router, root_causes.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
         source="loop",
         org_settings_model=LoopOrgSettings,
+        consumer=EventConsumer(
+            inbox=InboxEvent, accepts=("response.", "contact.erased"), handler=make_handler(clock, max_age)
+        ),
+        background=[sweep_loop],
     )
+    app.state.clock = clock
+    return app
 
 
 app = create_app()

@@ -16,6 +16,19 @@ class LoopSettings(ServiceSettings):
         default="sqlite+aiosqlite:///./var/loop.db",
         validation_alias=AliasChoices("LOOP_DATABASE_URL", "database_url"),
     )
+    case_max_response_age_days: int = Field(
+        default=30,
+        ge=1,
+        le=3650,
+        validation_alias=AliasChoices("LOOP_CASE_MAX_RESPONSE_AGE_DAYS", "case_max_response_age_days"),
+        description="Responses submitted longer ago than this open no case (a historic import is not a backlog)",
+    )
+    sweep_interval_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        validation_alias=AliasChoices("LOOP_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds"),
+        description="How often the in-process sweeper looks for SLA breaches",
+    )
 
 
 @lru_cache

@@ -9,7 +9,7 @@ from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api import root_causes
-from services.loop_api.schemas import RootCauseCode, RootCauseCreate, RootCausePublic, RootCauseUpdate
+from services.loop_api.schemas.root_causes import RootCauseCode, RootCauseCreate, RootCausePublic, RootCauseUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses

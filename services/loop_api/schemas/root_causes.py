@@ -1,12 +1,11 @@
-"""loop_api's request and response models."""
+"""The root-cause taxonomy's request and response models."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated
-from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from shared.schemas.common import Language
 
@@ -26,53 +25,6 @@ CODE_DESCRIPTION = (
     "Stable code, unique in the org. A child's code need not start with its parent's, but dotted codes "
     "should (`delivery.late` below `delivery`) so that a code reads as its place in the tree."
 )
-
-
-class BusinessHours(BaseModel):
-    """When the org works cases: weekdays (1 = Monday) and local opening hours in a time zone."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    timezone: str = Field(default="UTC", max_length=64)
-    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1, max_length=7)
-    start: dt.time = dt.time(9, 0)
-    end: dt.time = dt.time(17, 0)
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones() and value != "UTC":
-            raise ValueError(f"unknown IANA time zone {value!r}")
-        return value
-
-    @field_validator("days")
-    @classmethod
-    def _weekdays(cls, value: list[int]) -> list[int]:
-        if any(d < 1 or d > 7 for d in value) or len(set(value)) != len(value):
-            raise ValueError("days are distinct ISO weekdays, 1 (Monday) to 7 (Sunday)")
-        return sorted(value)
-
-    @model_validator(mode="after")
-    def _start_before_end(self) -> BusinessHours:
-        if self.start >= self.end:
-            raise ValueError("start must be before end")
-        return self
-
-
-class LoopOrgSettings(BaseModel):
-    """loop_api's per-org settings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    business_hours: BusinessHours = Field(default_factory=BusinessHours)
-    default_sla_first_contact_hours: int = Field(default=48, ge=1, le=24 * 90)
-    default_sla_resolution_hours: int = Field(default=168, ge=1, le=24 * 365)
-
-    @model_validator(mode="after")
-    def _resolution_after_first_contact(self) -> LoopOrgSettings:
-        if self.default_sla_resolution_hours < self.default_sla_first_contact_hours:
-            raise ValueError("default_sla_resolution_hours must be at least default_sla_first_contact_hours")
-        return self
 
 
 class RootCauseCreate(BaseModel):

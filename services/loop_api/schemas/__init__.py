@@ -1,0 +1,1 @@
+"""loop_api's request and response models, a module per resource."""

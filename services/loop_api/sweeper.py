@@ -1,0 +1,134 @@
+"""The SLA sweeper: escalate every breach exactly once, safely with several replicas.
+
+A breach is a clock (first contact, resolution) still running past its due time. Claiming it is one
+`UPDATE … SET <kind>_escalated_at = now WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND
+<kind>_escalated_at IS NULL RETURNING id`: two sweepers never hold the same row, and the repeated
+`IS NULL` makes the claim conditional on SQLite (one writer) too. The escalation itself (priority one
+step up, the unit's escalation owner, a timeline entry, a `case.breached` event) commits with the claim.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from typing import Any
+
+from fastapi import FastAPI
+from sqlalchemy import ColumnElement, and_, update
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.loop_api.cases import record, touch
+from services.loop_api.models import Case, OutboxEvent
+from services.loop_api.schemas.rules import PRIORITIES, priority_rank
+from services.loop_api.schemas.teams import Escalations
+from services.loop_api.teams import escalation_owner, load_escalations
+from shared.db import Database, utcnow
+from shared.events import EventEnvelope
+from shared.outbox import add_event
+
+logger = logging.getLogger("cxloop.loop.sweeper")
+BATCH_SIZE = 100
+CASE_BREACHED = "case.breached"
+SWEEPER = "system:sweeper"
+BREACHES = ("first_contact", "resolution")
+
+
+def _breached(kind: str, now: dt.datetime) -> list[ColumnElement[bool]]:
+    """SQL: the cases whose `kind` clock runs past its due time and has not been escalated."""
+    if kind == "first_contact":
+        return [
+            col(Case.first_contact_escalated_at).is_(None),
+            col(Case.first_contact_at).is_(None),
+            col(Case.resolved_at).is_(None),
+            col(Case.due_first_contact_at) < now,
+        ]
+    return [
+        col(Case.resolution_escalated_at).is_(None),
+        col(Case.resolved_at).is_(None),
+        col(Case.due_resolution_at) < now,
+    ]
+
+
+async def _claim(session: AsyncSession, kind: str, now: dt.datetime, postgres: bool) -> list[str]:
+    """Mark up to one batch of `kind` breaches as escalated by this transaction; their case ids."""
+    conditions = _breached(kind, now)
+    due = select(Case.id).where(*conditions).order_by(col(Case.id)).limit(BATCH_SIZE)
+    if postgres:
+        due = due.with_for_update(skip_locked=True)
+    marker: Any = col(Case.first_contact_escalated_at if kind == "first_contact" else Case.resolution_escalated_at)
+    claim = (
+        update(Case)
+        .where(col(Case.id).in_(due.scalar_subquery()), and_(*conditions))
+        .values({marker: now})
+        .returning(col(Case.id))
+    )
+    return list((await session.exec(claim)).scalars().all())
+
+
+def raised(priority: str) -> str:
+    """One priority step up (`urgent` stays `urgent`)."""
+    return PRIORITIES[min(priority_rank(priority) + 1, len(PRIORITIES) - 1)]
+
+
+def _escalate(session: AsyncSession, case: Case, kind: str, escalations: Escalations, now: dt.datetime) -> None:
+    """Raise the priority, hand the case to its unit's escalation owner, and say so (timeline, outbox)."""
+    before = {"priority": case.priority, "owner": case.owner}
+    case.priority = raised(case.priority)
+    case.owner = escalation_owner(escalations, case.unit) or case.owner
+    due = case.due_first_contact_at if kind == "first_contact" else case.due_resolution_at
+    after = {"priority": case.priority, "owner": case.owner}
+    touch(case, now)
+    session.add(case)
+    record(session, case, kind="breached", actor=SWEEPER, at=now, data={"breach": kind, "from": before, "to": after})
+    data = {"case_id": case.id, "breach": kind, "due_at": due.isoformat(), "unit": case.unit, "team": case.team_id}
+    data |= {"response_id": case.response_id, "survey_id": case.survey_id, **after}
+    add_event(session, OutboxEvent, EventEnvelope(type=CASE_BREACHED, org=case.org, source="loop_api", data=data))
+
+
+async def _sweep_batch(db: Database, kind: str, now: dt.datetime) -> int:
+    async with db.sessions() as session, session.begin():
+        ids = await _claim(session, kind, now, db.is_postgres)
+        if not ids:
+            return 0
+        cases = (await session.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id)))).all()
+        escalations: dict[str, Escalations] = {}
+        for case in cases:
+            if case.org not in escalations:
+                escalations[case.org] = await load_escalations(session, case.org)
+            _escalate(session, case, kind, escalations[case.org], now)
+        return len(cases)
+
+
+async def sweep(db: Database, now: dt.datetime) -> int:
+    """Escalate every breach not escalated yet, as of `now`; how many escalations (one per case and clock)."""
+    total = 0
+    for kind in BREACHES:
+        while count := await _sweep_batch(db, kind, now):
+            total += count
+    return total
+
+
+async def sweep_loop(app: FastAPI, stop: asyncio.Event) -> None:
+    """Sweep every `sweep_interval_seconds` until `stop` is set; errors are logged, never fatal."""
+    interval: float = app.state.settings.sweep_interval_seconds
+    while not stop.is_set():
+        try:
+            escalated = await sweep(app.state.db, app.state.clock.now())
+            if escalated:
+                logger.info("escalated %d SLA breaches", escalated)
+        except Exception:
+            logger.exception("SLA sweep failed; retrying")
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=interval)
+
+
+async def sweep_once(database_url: str, now: dt.datetime | None = None) -> int:
+    """One sweep against a database URL (for `cxloop loop sweep` and cron); how many escalations."""
+    db = Database(database_url, pool_size=1)
+    try:
+        return await sweep(db, now or utcnow())
+    finally:
+        await db.dispose()
