@@ -11,6 +11,7 @@ import typer
 
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
+from services.loop_api.sweeper import sweep_once
 from shared.auth import SCOPES, mint_token
 from shared.db import Database
 from shared.dispatch import Dispatcher
@@ -22,6 +23,8 @@ openapi_app = typer.Typer(help="OpenAPI documents of the services.", no_args_is_
 app.add_typer(openapi_app, name="openapi")
 outbox_app = typer.Typer(help="The services' outboxes of events.", no_args_is_help=True)
 app.add_typer(outbox_app, name="outbox")
+loop_app = typer.Typer(help="loop_api's periodic jobs, run once.", no_args_is_help=True)
+app.add_typer(loop_app, name="loop")
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 Target = Annotated[str, typer.Argument(help="survey, metrics, loop or all")]
@@ -129,3 +132,11 @@ def outbox_drain(target: Target = "all") -> None:
     configure_logging(get_common_settings().log_level)
     for spec in _services(target):
         typer.echo(f"{spec.name}: {asyncio.run(_drain(spec))} events processed")
+
+
+@loop_app.command("sweep")
+def loop_sweep() -> None:
+    """Escalate every case whose SLA is breached and not yet escalated (what the in-process sweeper does)."""
+    configure_logging(get_common_settings().log_level)
+    escalated = asyncio.run(sweep_once(SERVICES["loop_api"].settings().database_url))
+    typer.echo(f"loop_api: {escalated} escalations")

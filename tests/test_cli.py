@@ -59,8 +59,11 @@ def test_outbox_drain_with_nothing_due(tmp_path: Path, monkeypatch: pytest.Monke
         spec.settings.cache_clear()  # type: ignore[attr-defined]
     try:
         result = CliRunner().invoke(cli.app, ["outbox", "drain", "all"])
+        swept = CliRunner().invoke(cli.app, ["loop", "sweep"])
     finally:
         for spec in SERVICES.values():
             spec.settings.cache_clear()  # type: ignore[attr-defined]
     assert result.exit_code == 0, result.output
     assert "survey_api: 0 events processed" in result.output
+    assert swept.exit_code == 0, swept.output
+    assert "loop_api: 0 escalations" in swept.output

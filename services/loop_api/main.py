@@ -8,7 +8,14 @@ from fastapi import FastAPI
 
 from services.loop_api.clock import Clock
 from services.loop_api.intake import make_handler
-from services.loop_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
+from services.loop_api.models import (
+    IdempotencyRecord,
+    InboxEvent,
+    OrgSettingsRow,
+    OutboxEvent,
+    Webhook,
+    WebhookDelivery,
+)
 from services.loop_api.routes import cases, root_causes, rules, teams
 from services.loop_api.schemas.settings import LoopOrgSettings
 from services.loop_api.settings import LoopSettings, get_settings
@@ -35,6 +42,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
             inbox=InboxEvent, accepts=("response.", "contact.erased"), handler=make_handler(clock, max_age)
         ),
         background=[sweep_loop],
+        webhooks=(Webhook, WebhookDelivery),
     )
     app.state.clock = clock
     return app

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import ForeignKey, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -12,6 +12,7 @@ from shared.db import JSONType, UTCDateTime, new_registry, utcnow
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import InboxFields, OutboxEventFields
+from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
 
 
 class LoopTable(SQLModel, registry=new_registry()):
@@ -158,9 +159,22 @@ class CaseEvent(LoopTable, table=True):
 
 
 class OutboxEvent(OutboxEventFields, LoopTable, table=True):
-    """Events loop_api owes its subscribers, written in the transaction of the change."""
+    """Events loop_api owes its subscribers (and its webhooks), written in the transaction of the change."""
 
     __tablename__ = "outbox"
+    local_destinations: ClassVar[tuple[str, ...]] = ("webhooks",)
+
+
+class Webhook(WebhookFields, LoopTable, table=True):
+    """A partner's subscription to loop_api's events (cases opened, breached, closed …)."""
+
+    __tablename__ = "webhooks"
+
+
+class WebhookDelivery(WebhookDeliveryFields, LoopTable, table=True):
+    """One event owed to one webhook."""
+
+    __tablename__ = "webhook_deliveries"
 
 
 class InboxEvent(InboxFields, LoopTable, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-23 02:30:27.388371+00:00
+Create Date: 2026-11-23 02:36:48.469810+00:00
 """
 
 from collections.abc import Sequence
@@ -165,6 +165,43 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_teams')),
     sa.UniqueConstraint('org', 'name', name=op.f('uq_teams_org_name'))
     )
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('webhook_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('event_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('event_type', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('payload', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sqlmodel.sql.sqltypes.AutoString(length=1000), nullable=True),
+    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('delivered_at', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_next_attempt_at'), ['next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_webhook_id'), ['webhook_id'], unique=False)
+
+    op.create_table('webhooks',
+    sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
+    sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('url', sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=False),
+    sa.Column('event_types', sa.JSON().with_variant(postgresql.JSONB(astext_type=Text()), 'postgresql'), nullable=False),
+    sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=True),
+    sa.Column('description', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('secret', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
+    sa.Column('failing_since', shared.db.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', shared.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhooks'))
+    )
+    with op.batch_alter_table('webhooks', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhooks_org'), ['org'], unique=False)
+
     op.create_table('case_events',
     sa.Column('id', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('org', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -189,6 +226,15 @@ def downgrade() -> None:
         batch_op.drop_index('ix_case_events_case_id_id')
 
     op.drop_table('case_events')
+    with op.batch_alter_table('webhooks', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhooks_org'))
+
+    op.drop_table('webhooks')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_webhook_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_next_attempt_at'))
+
+    op.drop_table('webhook_deliveries')
     op.drop_table('teams')
     with op.batch_alter_table('rules', schema=None) as batch_op:
         batch_op.drop_index('ix_rules_org_sort_order')
