@@ -52,7 +52,7 @@ async def test_close_succeeds_with_survey_api_down_and_the_request_is_retried(
     case = await closed_case(loop_client, service, headers, clock, contact_id="ct_1")
     assert case["status"] == "closed"
     [event] = await followups(loop_app)
-    assert (event.status, event.destinations, event.attempts) == ("pending", ["survey"], 0)
+    assert (event.status, event.destinations, event.attempts) == ("pending", ["survey", "webhooks"], 0)
 
     def refuse(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("survey_api is down", request=request)

@@ -59,7 +59,7 @@ async def test_detractor_is_contacted_fixed_and_saved(
     async with loop_app.state.db.sessions() as session:
         pending = (await session.exec(select(OutboxEvent).where(OutboxEvent.event_type == "followup.requested"))).all()
     assert len(pending) == 1
-    assert (pending[0].status, pending[0].destinations) == ("pending", ["survey"])
+    assert (pending[0].status, pending[0].destinations) == ("pending", ["survey", "webhooks"])
     data = pending[0].payload["data"]
     assert data == {
         "case_id": case["id"],
