@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Any
 
 import httpx
@@ -11,7 +12,6 @@ from sqlmodel import select
 
 from services.loop_api.followup import saved
 from services.loop_api.models import OutboxEvent
-from shared.dispatch import Dispatcher
 from shared.events import RESPONSE_UPDATED
 from tests.conftest import TokenFactory, common_settings
 from tests.loop_api.events import deliver, response_event
@@ -58,9 +58,7 @@ async def test_close_succeeds_with_survey_api_down_and_the_request_is_retried(
         raise httpx.ConnectError("survey_api is down", request=request)
 
     down = httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://survey")
-    dispatcher = Dispatcher(
-        db=loop_app.state.db, table=OutboxEvent, settings=common_settings(), source="loop", clients={"survey": down}
-    )
+    dispatcher = replace(loop_app.state.dispatcher, clients={"survey": down}, settings=common_settings())
     assert await dispatcher.drain_once() == 1
     [event] = await followups(loop_app)
     assert (event.status, event.attempts) == ("pending", 1)
