@@ -12,6 +12,9 @@ import typer
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
 from services.loop_api.sweeper import sweep_once
+from services.survey_api.reminders import send_reminders
+from services.survey_api.sender import expire_due, send_due
+from services.survey_api.settings import get_settings as survey_settings
 from shared.auth import SCOPES, mint_token
 from shared.db import Database
 from shared.dispatch import Dispatcher
@@ -140,3 +143,20 @@ def loop_sweep() -> None:
     configure_logging(get_common_settings().log_level)
     escalated = asyncio.run(sweep_once(SERVICES["loop_api"].settings().database_url))
     typer.echo(f"loop_api: {escalated} escalations")
+
+
+async def _send_once() -> tuple[int, int, int]:
+    settings = survey_settings()
+    db = Database(settings.database_url)
+    try:
+        return await send_due(db, settings), await send_reminders(db, settings), await expire_due(db)
+    finally:
+        await db.dispose()
+
+
+@app.command()
+def send() -> None:
+    """Send due email/SMS invitations and reminders, and expire old invitations, once (survey_api's sender)."""
+    configure_logging(get_common_settings().log_level)
+    sent, reminded, expired = asyncio.run(_send_once())
+    typer.echo(f"survey_api: {sent} invitations sent, {reminded} reminders sent, {expired} expired")

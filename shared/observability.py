@@ -155,9 +155,19 @@ class RequestMiddleware:
             route,
             status,
             extra={
-                "fields": {"method": method, "path": scope["path"], "status": status, "ms": round(seconds * 1000, 2)}
+                "fields": {
+                    "method": method,
+                    "path": _loggable_path(scope, route),
+                    "status": status,
+                    "ms": round(seconds * 1000, 2),
+                }
             },
         )
+
+
+def _loggable_path(scope: Scope, route: str) -> str:
+    """The path for the access log; where it carries a credential (an invitation token) only its template."""
+    return route if "{token}" in route else str(scope["path"])
 
 
 async def _no_receive() -> Message:

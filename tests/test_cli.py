@@ -60,6 +60,7 @@ def test_outbox_drain_with_nothing_due(tmp_path: Path, monkeypatch: pytest.Monke
     try:
         result = CliRunner().invoke(cli.app, ["outbox", "drain", "all"])
         swept = CliRunner().invoke(cli.app, ["loop", "sweep"])
+        sent = CliRunner().invoke(cli.app, ["send"])
     finally:
         for spec in SERVICES.values():
             spec.settings.cache_clear()  # type: ignore[attr-defined]
@@ -67,3 +68,5 @@ def test_outbox_drain_with_nothing_due(tmp_path: Path, monkeypatch: pytest.Monke
     assert "survey_api: 0 events processed" in result.output
     assert swept.exit_code == 0, swept.output
     assert "loop_api: 0 escalations" in swept.output
+    assert sent.exit_code == 0, sent.output
+    assert "survey_api: 0 invitations sent, 0 reminders sent, 0 expired" in sent.output

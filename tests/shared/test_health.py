@@ -42,3 +42,15 @@ async def test_metrics_count_requests_per_route(survey_client: httpx.AsyncClient
     assert 'http_requests_total{method="GET",route="/v1/units",status="401"} 1.0' in text
     assert 'http_requests_total{method="GET",route="/v1/units/{unit_id}",status="404"} 1.0' in text
     assert 'http_request_duration_seconds_count{method="GET",route="/v1/units"} 2.0' in text
+
+
+async def test_access_log_never_shows_invitation_tokens(
+    survey_client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level("INFO", logger="cxloop.access"):
+        await survey_client.get("/r/secret-token-value")
+        await survey_client.get("/v1/public/invitations/secret-token-value")
+        await survey_client.get("/v1/units/unit_visible")
+    paths = [r.fields["path"] for r in caplog.records if hasattr(r, "fields")]  # type: ignore[attr-defined]
+    assert "secret-token-value" not in " ".join(paths)
+    assert "/r/{token}" in paths and "/v1/units/unit_visible" in paths
