@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent, Webhook, WebhookDelivery
+from services.survey_api.followups import followup_handler
+from services.survey_api.models import (
+    IdempotencyRecord,
+    InboxEvent,
+    OrgSettingsRow,
+    OutboxEvent,
+    Webhook,
+    WebhookDelivery,
+)
 from services.survey_api.routes import (
     contacts,
     distributions,
@@ -19,15 +27,16 @@ from services.survey_api.routes import (
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.sender import run_sender
 from services.survey_api.settings import SurveySettings, get_settings
-from shared.app import create_service_app
+from shared.app import EventConsumer, create_service_app
 
 
 def create_app(settings: SurveySettings | None = None) -> FastAPI:
     """Build the survey_api app (settings from the environment unless given)."""
+    settings = settings or get_settings()
     return create_service_app(
         title="cxloop survey_api",
         description="Listen: NPS / CSAT / CES surveys, contacts, distributions and responses.",
-        settings=settings or get_settings(),
+        settings=settings,
         routers=[
             units.router,
             touchpoints.router,
@@ -49,6 +58,7 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         event_feed=True,
         org_settings_model=SurveyOrgSettings,
         background=[run_sender],
+        consumer=EventConsumer(inbox=InboxEvent, accepts=("followup.requested",), handler=followup_handler(settings)),
     )
 
 

@@ -10,7 +10,12 @@ from fastapi import FastAPI
 from tests.conftest import TokenFactory, client_for
 
 DEFAULTS: dict[str, dict[str, Any]] = {
-    "survey_app": {"contact_frequency_days": 30, "default_languages": ["en"]},
+    "survey_app": {
+        "contact_frequency_days": 30,
+        "default_languages": ["en"],
+        "followup_survey_id": None,
+        "followup_channel": "auto",
+    },
     "metrics_app": {"timezone": "UTC", "min_sample": 5},
     "loop_app": {
         "business_hours": {"timezone": "UTC", "days": [1, 2, 3, 4, 5], "start": "09:00:00", "end": "17:00:00"},
@@ -19,7 +24,12 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
 }
 CHANGES: dict[str, dict[str, Any]] = {
-    "survey_app": {"contact_frequency_days": 14, "default_languages": ["en", "de"]},
+    "survey_app": {
+        "contact_frequency_days": 14,
+        "default_languages": ["en", "de"],
+        "followup_survey_id": None,
+        "followup_channel": "email",
+    },
     "metrics_app": {"timezone": "Europe/Berlin", "min_sample": 10},
     "loop_app": {
         "business_hours": {
