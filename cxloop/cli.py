@@ -12,6 +12,7 @@ import typer
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
 from services.loop_api.sweeper import sweep_once
+from services.metrics_api.rollups import rebuild_rollups
 from services.survey_api.reminders import send_reminders
 from services.survey_api.sender import expire_due, send_due
 from services.survey_api.settings import get_settings as survey_settings
@@ -28,6 +29,8 @@ outbox_app = typer.Typer(help="The services' outboxes of events.", no_args_is_he
 app.add_typer(outbox_app, name="outbox")
 loop_app = typer.Typer(help="loop_api's periodic jobs, run once.", no_args_is_help=True)
 app.add_typer(loop_app, name="loop")
+metrics_app = typer.Typer(help="metrics_api maintenance.", no_args_is_help=True)
+app.add_typer(metrics_app, name="metrics")
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 Target = Annotated[str, typer.Argument(help="survey, metrics, loop or all")]
@@ -160,3 +163,21 @@ def send() -> None:
     configure_logging(get_common_settings().log_level)
     sent, reminded, expired = asyncio.run(_send_once())
     typer.echo(f"survey_api: {sent} invitations sent, {reminded} reminders sent, {expired} expired")
+
+
+async def _rebuild(org: str | None) -> dict[str, int]:
+    db = Database(SERVICES["metrics_api"].settings().database_url)
+    try:
+        async with db.sessions() as session, session.begin():
+            return await rebuild_rollups(session, org=org)
+    finally:
+        await db.dispose()
+
+
+@metrics_app.command("rebuild")
+def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org")] = None) -> None:
+    """Recompute every rollup from the facts (also re-buckets days after an org changes its time zone)."""
+    configure_logging(get_common_settings().log_level)
+    written = asyncio.run(_rebuild(org))
+    for name, rows in sorted(written.items()) or [("(no orgs)", 0)]:
+        typer.echo(f"metrics_api: {name}: {rows} rollup rows")

@@ -61,6 +61,7 @@ def test_outbox_drain_with_nothing_due(tmp_path: Path, monkeypatch: pytest.Monke
         result = CliRunner().invoke(cli.app, ["outbox", "drain", "all"])
         swept = CliRunner().invoke(cli.app, ["loop", "sweep"])
         sent = CliRunner().invoke(cli.app, ["send"])
+        rebuilt = CliRunner().invoke(cli.app, ["metrics", "rebuild"])
     finally:
         for spec in SERVICES.values():
             spec.settings.cache_clear()  # type: ignore[attr-defined]
@@ -70,3 +71,5 @@ def test_outbox_drain_with_nothing_due(tmp_path: Path, monkeypatch: pytest.Monke
     assert "loop_api: 0 escalations" in swept.output
     assert sent.exit_code == 0, sent.output
     assert "survey_api: 0 invitations sent, 0 reminders sent, 0 expired" in sent.output
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert "metrics_api: (no orgs): 0 rollup rows" in rebuilt.output

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.metrics_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
-from services.metrics_api.routes import targets
+from services.metrics_api.ingest import handle_events
+from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
+from services.metrics_api.routes import benchmarks, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
-from shared.app import create_service_app
+from shared.app import EventConsumer, create_service_app
+
+ACCEPTS = ("response.", "contact.erased", "invitation.")
 
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
@@ -17,12 +20,13 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         title="cxloop metrics_api",
         description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
         settings=settings or get_settings(),
-        routers=[targets.router],
+        routers=[metrics.router, scorecards.router, targets.router, benchmarks.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
         source="metrics",
         org_settings_model=MetricsOrgSettings,
+        consumer=EventConsumer(inbox=InboxEvent, accepts=ACCEPTS, handler=handle_events),
     )
 
 

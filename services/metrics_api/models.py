@@ -1,16 +1,24 @@
-"""metrics_api's tables; no other service imports them."""
+"""metrics_api's tables; no other service imports them.
+
+Facts are one row per scored answer (and per cited reason, per invitation); rollups are additive histograms
+(`h0`..`h10`, `n`) per unit ancestor, day or month, and a coarse dimension, kept equal to a recount of the facts.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from sqlalchemy import Index
 from sqlmodel import Field, SQLModel
 
-from shared.db import UTCDateTime, new_registry, utcnow
+from shared.db import JSONType, UTCDateTime, new_registry, utcnow
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import InboxFields, OutboxEventFields
+
+SCORES = range(11)  # every scored scale lies inside 0..10
+HISTOGRAM_COLUMNS = tuple(f"h{s}" for s in SCORES)
 
 
 class MetricsTable(SQLModel, registry=new_registry()):
@@ -40,6 +48,175 @@ class Target(MetricsTable, table=True):
     name: str | None = Field(default=None, max_length=200)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Benchmark(MetricsTable, table=True):
+    """An external reference value for a metric (an industry average, a competitor's score) on a scope."""
+
+    __tablename__ = "benchmarks"
+    __table_args__ = (Index("ix_benchmarks_org_metric", "org", "metric"),)
+
+    id: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100)
+    metric: str = Field(max_length=20)
+    value: float
+    name: str = Field(max_length=200)
+    source: str | None = Field(default=None, max_length=500)
+    unit: str | None = Field(default=None, max_length=255)
+    touchpoint_id: str | None = Field(default=None, max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ScoreFact(MetricsTable, table=True):
+    """One scored answer of a finished response, with the dimensions it is sliced by."""
+
+    __tablename__ = "score_facts"
+    # (org, day) serves every period filter; (org, unit) the subtree filter; (org, submitted_at) instant ranges;
+    # (org, contact_id) erasure; the primary key (response_id, …) replacing a response's facts.
+    __table_args__ = (
+        Index("ix_score_facts_org_day", "org", "day"),
+        Index("ix_score_facts_org_unit", "org", "unit"),
+        Index("ix_score_facts_org_submitted_at", "org", "submitted_at"),
+        Index("ix_score_facts_org_contact_id", "org", "contact_id"),
+    )
+
+    response_id: str = Field(primary_key=True, max_length=64)
+    question: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100)
+    survey_id: str = Field(max_length=64)
+    survey_version: int
+    kind: str = Field(max_length=20)
+    scale_min: int
+    scale_max: int
+    score: int
+    touchpoint_id: str | None = Field(default=None, max_length=64)
+    channel: str = Field(max_length=20)
+    unit: str = Field(max_length=255)  # "" when the response has no unit (the org root)
+    contact_id: str | None = Field(default=None, max_length=64)
+    attributes: dict[str, Any] = Field(default_factory=dict, sa_type=JSONType)  # scalar values, as strings
+    submitted_at: dt.datetime = Field(sa_type=UTCDateTime)
+    day: dt.date  # of submitted_at, in the org's time zone
+
+
+class ReasonFact(MetricsTable, table=True):
+    """One reason code a finished response cited in an NPS+ `reasons` question."""
+
+    __tablename__ = "reason_facts"
+    __table_args__ = (Index("ix_reason_facts_org_day", "org", "day"),)
+
+    response_id: str = Field(primary_key=True, max_length=64)
+    question: str = Field(primary_key=True, max_length=40)
+    code: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100)
+    survey_id: str = Field(max_length=64)
+    touchpoint_id: str | None = Field(default=None, max_length=64)
+    channel: str = Field(max_length=20)
+    unit: str = Field(max_length=255)
+    submitted_at: dt.datetime = Field(sa_type=UTCDateTime)
+    day: dt.date
+
+
+class ResponseState(MetricsTable, table=True):
+    """What metrics_api last applied of a response: its `updated_at` (older events are ignored) and erasure."""
+
+    __tablename__ = "response_state"
+
+    response_id: str = Field(primary_key=True, max_length=64)
+    org: str = Field(max_length=100)
+    updated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # None: erased before it arrived
+    finished: bool = False
+    erased: bool = False
+
+
+class ErasedContact(MetricsTable, table=True):
+    """A contact erased in survey_api: a response of it that arrives later is stored without contact data."""
+
+    __tablename__ = "erased_contacts"
+
+    org: str = Field(primary_key=True, max_length=100)
+    contact_id: str = Field(primary_key=True, max_length=64)
+    erased_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
+class InvitationFact(MetricsTable, table=True):
+    """One invitation: its latest status and the first time it reached each stage (for response rates)."""
+
+    __tablename__ = "invitation_facts"
+    __table_args__ = (
+        Index("ix_invitation_facts_org_invited_day", "org", "invited_day"),
+        Index("ix_invitation_facts_org_invited_at", "org", "invited_at"),
+    )
+
+    invitation_id: str = Field(primary_key=True, max_length=64)
+    org: str = Field(max_length=100)
+    survey_id: str = Field(max_length=64)
+    distribution_id: str | None = Field(default=None, max_length=64)
+    channel: str = Field(max_length=20)
+    unit: str = Field(max_length=255)
+    touchpoint_id: str | None = Field(default=None, max_length=64)
+    status: str = Field(max_length=20)
+    status_at: dt.datetime = Field(sa_type=UTCDateTime)
+    invited_at: dt.datetime = Field(sa_type=UTCDateTime)  # the earliest time known of it
+    invited_day: dt.date  # of invited_at, in the org's time zone
+    sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)  # delivered or any later stage
+    completed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    bounced_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class HistogramFields(SQLModel):
+    """The additive part of a rollup row: answers per score and their total."""
+
+    h0: int = 0
+    h1: int = 0
+    h2: int = 0
+    h3: int = 0
+    h4: int = 0
+    h5: int = 0
+    h6: int = 0
+    h7: int = 0
+    h8: int = 0
+    h9: int = 0
+    h10: int = 0
+    n: int = 0
+
+
+class KindRollup(HistogramFields, MetricsTable, table=True):
+    """Answers per score by (org, unit ancestor, grain, day, kind, scale): what scorecards and plain metrics read.
+
+    `grain` is `d` (one day) or `m` (the month starting on `day`). `unit` is every ancestor of the answer's unit,
+    from the org root `""` down; `parent` is its parent (None for the root), so a league table reads children.
+    """
+
+    __tablename__ = "rollup_kind"
+    __table_args__ = (Index("ix_rollup_kind_children", "org", "parent", "grain", "day"),)
+
+    org: str = Field(primary_key=True, max_length=100)
+    unit: str = Field(primary_key=True, max_length=255)
+    grain: str = Field(primary_key=True, max_length=1)
+    day: dt.date = Field(primary_key=True)
+    kind: str = Field(primary_key=True, max_length=20)
+    scale_min: int = Field(primary_key=True)
+    scale_max: int = Field(primary_key=True)
+    parent: str | None = Field(default=None, max_length=255)
+
+
+class QuestionRollup(HistogramFields, MetricsTable, table=True):
+    """Answers per score by (org, unit ancestor, grain, day, survey, question, kind, scale): survey metrics."""
+
+    __tablename__ = "rollup_question"
+    __table_args__ = (Index("ix_rollup_question_children", "org", "parent", "grain", "day"),)
+
+    org: str = Field(primary_key=True, max_length=100)
+    unit: str = Field(primary_key=True, max_length=255)
+    grain: str = Field(primary_key=True, max_length=1)
+    day: dt.date = Field(primary_key=True)
+    survey_id: str = Field(primary_key=True, max_length=64)
+    question: str = Field(primary_key=True, max_length=40)
+    kind: str = Field(primary_key=True, max_length=20)
+    scale_min: int = Field(primary_key=True)
+    scale_max: int = Field(primary_key=True)
+    parent: str | None = Field(default=None, max_length=255)
 
 
 class OutboxEvent(OutboxEventFields, MetricsTable, table=True):

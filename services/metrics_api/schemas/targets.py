@@ -1,40 +1,13 @@
-"""metrics_api's request and response models."""
+"""Targets: the goal for a metric on a scope over a period."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from services.metrics_api.schemas.common import VALUE_DESCRIPTION, Metric, OpaqueId, QuestionKey
 from shared.schemas.common import Name, UnitPath
-
-Metric = Literal["nps", "csat", "ces", "response_rate"]
-OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-QuestionKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
-
-VALUE_DESCRIPTION = (
-    "The goal: nps -100..100; csat 0..100 (percent satisfied); response_rate 0..100 (percent); "
-    "ces 1..7 on the default scale, but any 0..10 is accepted for orgs that use another CES scale"
-)
-
-
-class MetricsOrgSettings(BaseModel):
-    """metrics_api's per-org settings."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    timezone: str = Field(default="UTC", max_length=64, description="IANA time zone of the day buckets")
-    min_sample: int = Field(default=5, ge=1, le=1000, description="Below this n a metric is reported as null")
-
-    @field_validator("timezone")
-    @classmethod
-    def _known_zone(cls, value: str) -> str:
-        if value not in available_timezones() and value != "UTC":
-            raise ValueError(f"unknown IANA time zone {value!r}")
-        ZoneInfo(value)
-        return value
 
 
 class TargetCreate(BaseModel):

@@ -1,0 +1,163 @@
+"""From counts to the figures of an answer: value, raw counts, percentages, uncertainty, and comparisons.
+
+A `Sample` is what one group of one period adds up to: answers per score 0..10 and the scale they were
+given on (or, for the response rate, completed and delivered invitations). Nothing here touches the database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from services.metrics_api import stats
+
+BELOW_MIN_SAMPLE = "below_min_sample"
+SIGNIFICANCE = 0.05
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+
+
+@dataclass
+class Sample:
+    """Counts per score 0..10 and their scale; for `response_rate`: `[completed, delivered]`."""
+
+    counts: list[int] = field(default_factory=lambda: [0] * 11)
+    scale: tuple[int, int] | None = None
+
+    @classmethod
+    def empty(cls, metric: str) -> Sample:
+        """No answers yet, shaped for `metric`."""
+        return cls(counts=[0, 0] if metric == "response_rate" else [0] * 11)
+
+    def add(self, counts: list[int] | tuple[int, ...], scale: tuple[int, int] | None = None) -> None:
+        """Add another sample's counts (of the same scale: callers refuse mixed scales first)."""
+        self.counts = [a + b for a, b in zip(self.counts, counts, strict=True)]
+        self.scale = self.scale or scale
+
+
+def _interval(low: float, high: float) -> dict[str, float]:
+    return {"low": low, "high": high, "level": stats.LEVEL}
+
+
+def _below(figures: dict[str, Any], n: int, min_sample: int) -> bool:
+    if n < min_sample or n == 0:
+        figures["reason"] = BELOW_MIN_SAMPLE
+        return True
+    return False
+
+
+def nps_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """NPS: promoters 9-10, passives 7-8, detractors 0-6; MoE 1.96·SE; the adjusted-Wald 95 % interval."""
+    h = sample.counts
+    promoters, passives, detractors = h[9] + h[10], h[7] + h[8], sum(h[:7])
+    n = promoters + passives + detractors
+    figures: dict[str, Any] = {"value": None, "n": n, "ci": None, "moe": None}
+    figures.update(promoters=promoters, passives=passives, detractors=detractors)
+    figures.update(promoters_pct=None, passives_pct=None, detractors_pct=None)
+    if _below(figures, n, min_sample):
+        return figures
+    figures.update(
+        value=stats.nps(promoters, detractors, n),
+        promoters_pct=100.0 * promoters / n,
+        passives_pct=100.0 * passives / n,
+        detractors_pct=100.0 * detractors / n,
+        moe=stats.Z95 * stats.nps_se(promoters, detractors, n),
+        ci=_interval(*stats.nps_interval(promoters, detractors, n)),
+    )
+    return figures
+
+
+def _scale_figures(sample: Sample, metric: str) -> tuple[dict[str, Any], list[int], int]:
+    low, high = sample.scale or DEFAULT_SCALES[metric]
+    points = sample.counts[low : high + 1]
+    histogram = {str(score): count for score, count in zip(range(low, high + 1), points, strict=True)}
+    figures: dict[str, Any] = {"value": None, "n": sum(points), "ci": None, "scale_min": low, "scale_max": high}
+    figures.update(histogram=histogram, mean=None)
+    return figures, sample.counts, high
+
+
+def csat_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """CSAT: percent satisfied = the two highest points (top-2-box), with its Wilson interval; mean; top box."""
+    figures, h, high = _scale_figures(sample, "csat")
+    n, satisfied = figures["n"], h[high] + h[high - 1]
+    figures.update(satisfied=satisfied, top_box=h[high], top_box_pct=None)
+    if _below(figures, n, min_sample):
+        return figures
+    low_p, high_p = stats.wilson(satisfied, n)
+    figures.update(
+        value=100.0 * satisfied / n,
+        mean=stats.mean_and_variance(h)[0],
+        top_box_pct=100.0 * h[high] / n,
+        ci=_interval(100.0 * low_p, 100.0 * high_p),
+    )
+    return figures
+
+
+def ces_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """CES: the mean score with its t interval (df = n - 1); `easy` = the three highest points."""
+    figures, h, high = _scale_figures(sample, "ces")
+    n, easy = figures["n"], sum(h[high - 2 : high + 1])
+    figures.update(easy=easy, easy_pct=None)
+    if _below(figures, n, min_sample):
+        return figures
+    mean, variance = stats.mean_and_variance(h)
+    ci = _interval(*stats.t_interval(mean, variance, n)) if variance is not None else None
+    figures.update(value=mean, mean=mean, easy_pct=100.0 * easy / n, ci=ci)
+    return figures
+
+
+def rate_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """Response rate: completed over delivered invitations, in percent, with its Wilson interval."""
+    completed, delivered = sample.counts[0], sample.counts[1]
+    figures: dict[str, Any] = {"value": None, "n": delivered, "ci": None}
+    figures.update(completed=completed, delivered=delivered)
+    if _below(figures, delivered, min_sample):
+        return figures
+    low_p, high_p = stats.wilson(completed, delivered)
+    figures.update(value=100.0 * completed / delivered, ci=_interval(100.0 * low_p, 100.0 * high_p))
+    return figures
+
+
+FIGURES = {"nps": nps_figures, "csat": csat_figures, "ces": ces_figures, "response_rate": rate_figures}
+
+
+def figures_of(metric: str, sample: Sample, min_sample: int) -> dict[str, Any]:
+    """The figures of `metric` for `sample`."""
+    return FIGURES[metric](sample, min_sample)
+
+
+def _nps_triple(sample: Sample) -> tuple[int, int, int]:
+    h = sample.counts
+    return h[9] + h[10], sum(h[:7]), sum(h)
+
+
+def _p_value(metric: str, first: Sample, second: Sample) -> float | None:
+    if metric == "nps":
+        return stats.nps_test(_nps_triple(first), _nps_triple(second))
+    if metric == "response_rate":
+        return stats.proportion_test(first.counts[0], first.counts[1], second.counts[0], second.counts[1])
+    high = (first.scale or DEFAULT_SCALES[metric])[1]
+    if metric == "csat":
+        ones = [(s.counts[high] + s.counts[high - 1], sum(s.counts)) for s in (first, second)]
+        return stats.proportion_test(ones[0][0], ones[0][1], ones[1][0], ones[1][1])
+    (m_1, v_1), (m_2, v_2) = stats.mean_and_variance(first.counts), stats.mean_and_variance(second.counts)
+    if v_1 is None or v_2 is None:
+        return None
+    return stats.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
+
+
+def comparison(metric: str, first: Sample, second: Sample, min_sample: int) -> dict[str, Any]:
+    """`change`, `p_value` and `significant` of `first` against `second` (tested only when both have a value).
+
+    NPS: z = (NPS₁ - NPS₂)/sqrt(SE'₁² + SE'₂²) with the adjusted-Wald SEs; CSAT and response rate: the pooled
+    two-proportion z test; CES: Welch's t test. Significant at p < 0.05, both n at least the minimum sample.
+    """
+    value_1 = figures_of(metric, first, min_sample)["value"]
+    value_2 = figures_of(metric, second, min_sample)["value"]
+    if value_1 is None or value_2 is None:
+        return {"change": None, "p_value": None, "significant": False}
+    p_value = _p_value(metric, first, second)
+    return {
+        "change": value_1 - value_2,
+        "p_value": p_value,
+        "significant": p_value is not None and p_value < SIGNIFICANCE,
+    }

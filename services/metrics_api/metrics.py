@@ -1,0 +1,257 @@
+"""`GET /v1/metrics/{metric}`: a metric over a period and scope, optionally grouped, bucketed or compared."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.metrics_api.figures import Sample, comparison, figures_of
+from services.metrics_api.models import OrgSettingsRow
+from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
+from services.metrics_api.queries import Filters, Row, Scope, Split, invitation_rows, score_rows
+from services.metrics_api.references import (
+    active_targets,
+    applicable_benchmark,
+    benchmark_status,
+    target_status,
+)
+from services.metrics_api.schemas import MetricsOrgSettings
+from services.metrics_api.sql import child_key, top_roots
+from shared.auth import Principal
+from shared.errors import FieldError, Forbidden, Unprocessable, invalid
+from shared.org_settings import load_org_settings
+
+Fetch = Callable[[Period, Split, Filters], Awaitable[list[Row]]]
+
+
+@dataclass(frozen=True)
+class MetricRequest:
+    """What a metrics request asks, parsed from its query string."""
+
+    filters: Filters = field(default_factory=Filters)
+    unit: str | None = None
+    raw_from: str | None = None
+    raw_to: str | None = None
+    group_by: str | None = None
+    interval: str | None = None
+    compare: str | None = None
+    include: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every part of one answer shares."""
+
+    metric: str
+    scope: Scope
+    filters: Filters
+    min_sample: int
+    fetch: Fetch
+
+
+def resolve_scope(principal: Principal, unit: str | None) -> Scope:
+    """The subtrees to sum: the unit asked for (403 outside the token's units), the token's units, or the org."""
+    if unit is not None:
+        if not principal.sees_unit(unit):
+            raise Forbidden(f"Your token may not read metrics of unit {unit!r}")
+        return Scope(principal.org, (unit,))
+    if principal.units is not None:
+        return Scope(principal.org, top_roots(principal.units))
+    return Scope(principal.org, ("",))
+
+
+def _check_options(metric: str, request: MetricRequest, period: Period) -> None:
+    """422 for combinations this endpoint does not answer."""
+    if request.group_by and request.interval:
+        raise invalid("interval", "use group_by or interval, not both", "group_and_interval")
+    segments = (request.compare or "").startswith("attr.")
+    if segments and (request.group_by or request.interval):
+        raise invalid("compare", "comparing segments cannot be combined with group_by or interval", "compare_grouped")
+    if request.interval == "day" and period.days > MAX_DAILY_BUCKETS:
+        raise invalid("interval", f"daily buckets cover at most {MAX_DAILY_BUCKETS} days", "too_many_buckets")
+    if metric == "response_rate":
+        _check_rate_options(request, segments)
+
+
+def _check_rate_options(request: MetricRequest, segments: bool) -> None:
+    """422 for what invitations do not have: questions and contact attributes."""
+    refused = {
+        "question": request.filters.question is not None,
+        "attr": bool(request.filters.attrs),
+        "group_by": (request.group_by or "").startswith("attr."),
+        "compare": segments,
+    }
+    for field_name, asked in refused.items():
+        if asked:
+            raise invalid(field_name, "the response rate has no question or attribute dimension", "not_applicable")
+
+
+def _mixed_scales(metric: str, rows: Iterable[Row]) -> None:
+    """422 when CSAT or CES answers on different scales would be combined into one number."""
+    scales = sorted({row.scale for row in rows if row.scale is not None and any(row.counts)})
+    if metric in ("csat", "ces") and len(scales) > 1:
+        shown = ", ".join(f"{low}-{high}" for low, high in scales)
+        message = f"{metric} answers on different scales ({shown}) cannot be combined: filter by question or survey_id"
+        raise Unprocessable(message, errors=[FieldError(field="question", message=message, code="mixed_scales")])
+
+
+def _fold(metric: str, pairs: Iterable[tuple[str | None, Row]]) -> dict[str | None, Sample]:
+    samples: dict[str | None, Sample] = {}
+    for key, row in pairs:
+        samples.setdefault(key, Sample.empty(metric)).add(row.counts, row.scale)
+    return samples
+
+
+async def _total(ctx: Context, period: Period, filters: Filters | None = None) -> Sample:
+    rows = await ctx.fetch(period, Split(), filters or ctx.filters)
+    _mixed_scales(ctx.metric, rows)
+    return _fold(ctx.metric, ((None, r) for r in rows)).get(None, Sample.empty(ctx.metric))
+
+
+async def _grouped(
+    ctx: Context, period: Period, group_by: str, filters: Filters | None = None
+) -> dict[str | None, Sample]:
+    rows = await ctx.fetch(period, Split(group_by=group_by), filters or ctx.filters)
+    _mixed_scales(ctx.metric, rows)
+    if group_by != "unit":
+        return _fold(ctx.metric, ((r.key, r) for r in rows))
+    keyed = ((child_key(r.key or "", ctx.scope.roots), r) for r in rows)
+    return _fold(ctx.metric, ((k, r) for k, r in keyed if k is not None))
+
+
+def _with_previous(ctx: Context, figures: dict[str, Any], current: Sample, previous: Sample) -> dict[str, Any]:
+    before = figures_of(ctx.metric, previous, ctx.min_sample)
+    figures["previous"] = {"value": before["value"], "n": before["n"]}
+    return figures | comparison(ctx.metric, current, previous, ctx.min_sample)
+
+
+def _value_order(group: dict[str, Any]) -> tuple[bool, float, bool, str]:
+    value, key = group["value"], group["key"]
+    return value is None, -(value or 0.0), key is None, key or ""
+
+
+async def _groups(ctx: Context, period: Period, group_by: str, compare: bool) -> list[dict[str, Any]]:
+    """One entry per group, best value first (nulls last); with the previous period's value when comparing."""
+    current = await _grouped(ctx, period, group_by)
+    previous = await _grouped(ctx, period.previous(), group_by) if compare else {}
+    groups = []
+    for key, sample in current.items():
+        figures = figures_of(ctx.metric, sample, ctx.min_sample)
+        if compare:
+            figures = _with_previous(ctx, figures, sample, previous.get(key, Sample.empty(ctx.metric)))
+        groups.append({"key": key, **figures})
+    return sorted(groups, key=_value_order)
+
+
+def _next_bucket(start: dt.date, interval: str) -> dt.date:
+    if interval == "day":
+        return start + dt.timedelta(days=1)
+    if interval == "week":
+        return start + dt.timedelta(days=7)
+    return (start.replace(day=28) + dt.timedelta(days=4)).replace(day=1)
+
+
+def _bucket_starts(period: Period, interval: str) -> list[dt.date]:
+    """The first day of every bucket that overlaps the period (a week may start before `from`)."""
+    starts, start = [], bucket_of(period.first, interval)
+    while start <= period.last:
+        starts.append(start)
+        start = _next_bucket(start, interval)
+    return starts
+
+
+async def _trend(ctx: Context, period: Period, interval: str) -> tuple[Sample, list[dict[str, Any]]]:
+    """The total and one entry per bucket of the period (empty buckets too, so a chart has every point)."""
+    rows = await ctx.fetch(period, Split(interval=interval), ctx.filters)
+    _mixed_scales(ctx.metric, rows)
+    total = _fold(ctx.metric, ((None, r) for r in rows)).get(None, Sample.empty(ctx.metric))
+    buckets = _fold(ctx.metric, ((bucket_of(r.day, interval).isoformat() if r.day else None, r) for r in rows))
+    groups = []
+    for start in _bucket_starts(period, interval):
+        sample = buckets.get(start.isoformat(), Sample.empty(ctx.metric))
+        groups.append({"key": start.isoformat(), **figures_of(ctx.metric, sample, ctx.min_sample)})
+    return total, groups
+
+
+def _segment_spec(compare: str) -> tuple[str, tuple[str, str]]:
+    key, _, values = compare.removeprefix("attr.").partition(":")
+    first, _, second = values.partition(",")
+    return key, (first, second)
+
+
+async def _segments(ctx: Context, period: Period, compare: str) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """The two attribute segments of `attr.<key>:<a>,<b>`, and the test of a against b."""
+    key, values = _segment_spec(compare)
+    attrs = (*((k, v) for k, v in ctx.filters.attrs if k != key), (key, values))
+    samples = await _grouped(ctx, period, f"attr.{key}", replace(ctx.filters, attrs=attrs))
+    first, second = (samples.get(v, Sample.empty(ctx.metric)) for v in values)
+    segments = [
+        {"key": v, **figures_of(ctx.metric, s, ctx.min_sample)} for v, s in zip(values, (first, second), strict=True)
+    ]
+    return segments, comparison(ctx.metric, first, second, ctx.min_sample)
+
+
+def _fetcher(session: AsyncSession, metric: str, scope: Scope) -> Fetch:
+    async def fetch(period: Period, split: Split, filters: Filters) -> list[Row]:
+        """The aggregated rows of `metric` in the scope."""
+        if metric == "response_rate":
+            return await invitation_rows(session, scope=scope, filters=filters, period=period, split=split)
+        return await score_rows(session, kind=metric, scope=scope, filters=filters, period=period, split=split)
+
+    return fetch
+
+
+async def _references(
+    session: AsyncSession,
+    principal: Principal,
+    ctx: Context,
+    answer: dict[str, Any],
+    period: Period,
+    include: frozenset[str],
+) -> None:
+    unit = ctx.scope.roots[0] or None if len(ctx.scope.roots) == 1 else None
+    if "target" in include:
+        found = {}
+        if len(ctx.scope.roots) == 1:
+            found = await active_targets(
+                session, org=principal.org, metrics=(ctx.metric,), unit=unit, filters=ctx.filters, day=period.last
+            )
+        answer["target"] = target_status(found.get(ctx.metric), answer["value"])
+    if "benchmark" in include:
+        benchmark = await applicable_benchmark(
+            session, principal=principal, metric=ctx.metric, unit=unit, touchpoint_id=ctx.filters.touchpoint_id
+        )
+        answer["benchmark"] = benchmark_status(benchmark, answer["value"])
+
+
+async def metric_answer(
+    *, session: AsyncSession, principal: Principal, metric: str, request: MetricRequest
+) -> dict[str, Any]:
+    """The answer of `GET /v1/metrics/{metric}` (see `schemas.metrics`)."""
+    settings = await load_org_settings(session, table=OrgSettingsRow, model=MetricsOrgSettings, org=principal.org)
+    period = resolve_period(request.raw_from, request.raw_to, ZoneInfo(settings.timezone))
+    _check_options(metric, request, period)
+    scope = resolve_scope(principal, request.unit)
+    ctx = Context(metric, scope, request.filters, settings.min_sample, _fetcher(session, metric, scope))
+    head = {"metric": metric, "period": period.describe(), "unit": request.unit, "min_sample": settings.min_sample}
+    if request.interval:
+        total, buckets = await _trend(ctx, period, request.interval)
+    else:
+        total, buckets = await _total(ctx, period), None
+    answer = head | figures_of(metric, total, settings.min_sample)
+    if request.compare == "previous":
+        answer = _with_previous(ctx, answer, total, await _total(ctx, period.previous()))
+    elif request.compare:
+        answer["segments"], tested = await _segments(ctx, period, request.compare)
+        answer |= tested
+    if request.group_by:
+        answer["groups"] = await _groups(ctx, period, request.group_by, request.compare == "previous")
+    elif buckets is not None:
+        answer["groups"] = buckets
+    await _references(session, principal, ctx, answer, period, request.include)
+    return answer

@@ -1,0 +1,176 @@
+"""Rollups: additive histograms per unit ancestor, day or month and a coarse dimension, kept equal to the facts.
+
+Ingest aggregates a batch's changes in memory (`RollupDeltas`: minus the replaced facts, plus the new ones)
+and writes them with one adding upsert per rollup table. `rebuild_rollups` recounts them from the facts.
+Rows whose counts fall to zero stay (an upsert cannot delete); readers only ever sum them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, bindparam, case, delete, func, update
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.metrics_api.models import (
+    HISTOGRAM_COLUMNS,
+    SCORES,
+    InvitationFact,
+    KindRollup,
+    MetricsTable,
+    OrgSettingsRow,
+    QuestionRollup,
+    ReasonFact,
+    ScoreFact,
+)
+from services.metrics_api.schemas import MetricsOrgSettings
+from services.metrics_api.sql import ancestors, parent_path, upsert_adding
+from shared.org_settings import load_org_settings
+
+logger = logging.getLogger("cxloop.metrics.rollups")
+
+KIND_TABLE: Table = KindRollup.__table__  # type: ignore[attr-defined]
+QUESTION_TABLE: Table = QuestionRollup.__table__  # type: ignore[attr-defined]
+FACTS: Table = ScoreFact.__table__  # type: ignore[attr-defined]
+KIND_KEY = ("org", "unit", "grain", "day", "kind", "scale_min", "scale_max")
+QUESTION_KEY = ("org", "unit", "grain", "day", "survey_id", "question", "kind", "scale_min", "scale_max")
+COUNT_COLUMNS = (*HISTOGRAM_COLUMNS, "n")
+UPDATE_CHUNK = 1000
+
+
+DIMENSIONS = ("org", "unit", "day", "survey_id", "question", "kind", "scale_min", "scale_max")
+
+
+@dataclass(frozen=True)
+class FactDims:
+    """What a rollup needs of a fact (or of a group of equal facts): its coarse dimensions."""
+
+    org: str
+    unit: str
+    day: dt.date
+    survey_id: str
+    question: str
+    kind: str
+    scale_min: int
+    scale_max: int
+
+
+class RollupDeltas:
+    """The changes a batch makes to both rollup tables, summed in memory per row key."""
+
+    def __init__(self) -> None:
+        self.kind: dict[tuple[Any, ...], list[int]] = {}
+        self.question: dict[tuple[Any, ...], list[int]] = {}
+
+    def add(self, dims: FactDims, counts: Iterable[int], sign: int = 1) -> None:
+        """Add (sign 1) or remove (sign -1) `counts` (per score 0..10) at every ancestor, day and month."""
+        vector = [sign * c for c in counts]
+        vector.append(sum(vector))
+        scale = (dims.kind, dims.scale_min, dims.scale_max)
+        for unit in ancestors(dims.unit):
+            for grain, day in (("d", dims.day), ("m", dims.day.replace(day=1))):
+                _accumulate(self.kind, (dims.org, unit, grain, day, *scale), vector)
+                _accumulate(self.question, (dims.org, unit, grain, day, dims.survey_id, dims.question, *scale), vector)
+
+    def add_score(self, dims: FactDims, score: int, sign: int) -> None:
+        """Add or remove one answer with `score`."""
+        self.add(dims, (1 if s == score else 0 for s in SCORES), sign)
+
+    async def apply(self, session: AsyncSession) -> None:
+        """One adding upsert per rollup table, rows in key order (concurrent batches lock rows in one order)."""
+        await upsert_adding(session, KIND_TABLE, _rows(self.kind, KIND_KEY), key=KIND_KEY, add=COUNT_COLUMNS)
+        await upsert_adding(
+            session, QUESTION_TABLE, _rows(self.question, QUESTION_KEY), key=QUESTION_KEY, add=COUNT_COLUMNS
+        )
+
+
+def _accumulate(target: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], vector: list[int]) -> None:
+    current = target.get(key)
+    if current is None:
+        target[key] = list(vector)
+    else:
+        for i, value in enumerate(vector):
+            current[i] += value
+
+
+def _rows(deltas: dict[tuple[Any, ...], list[int]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+    rows = []
+    for values in sorted(deltas):
+        counts = deltas[values]
+        if any(counts):
+            row = dict(zip(key, values, strict=True))
+            row.update(zip(COUNT_COLUMNS, counts, strict=True))
+            row["parent"] = parent_path(row["unit"])
+            rows.append(row)
+    return rows
+
+
+def histogram_sums(table: Table) -> list[Any]:
+    """`SUM(CASE WHEN score = k THEN 1 ELSE 0 END) AS hk` for k in 0..10, over a facts table."""
+    return [func.sum(case((table.c.score == s, 1), else_=0)).label(f"h{s}") for s in SCORES]
+
+
+async def org_zone(session: AsyncSession, org: str) -> ZoneInfo:
+    """The org's time zone (metrics setting `timezone`)."""
+    settings = await load_org_settings(session, table=OrgSettingsRow, model=MetricsOrgSettings, org=org)
+    return ZoneInfo(settings.timezone)
+
+
+async def _orgs(session: AsyncSession) -> list[str]:
+    found: set[str] = set()
+    for table in (FACTS, KIND_TABLE, QUESTION_TABLE):
+        found |= set((await session.exec(select(table.c.org).distinct())).all())
+    return sorted(found)
+
+
+async def _redate(
+    session: AsyncSession, org: str, zone: ZoneInfo, model: type[MetricsTable], names: tuple[str, ...]
+) -> int:
+    """Recompute the day column of `model`'s rows of `org` from their time, in `zone`; how many changed."""
+    table: Table = model.__table__  # type: ignore[attr-defined]
+    id_name, time_name, day_name = names
+    query = select(table.c[id_name], table.c[time_name], table.c[day_name]).where(table.c.org == org).distinct()
+    changes = []
+    for row_id, instant, day in (await session.exec(query)).all():
+        new_day = instant.astimezone(zone).date()
+        if new_day != day:
+            changes.append({"row_id": row_id, "new_day": new_day})
+    statement = update(table).where(table.c[id_name] == bindparam("row_id")).values({day_name: bindparam("new_day")})
+    for start in range(0, len(changes), UPDATE_CHUNK):
+        await session.exec(statement, params=changes[start : start + UPDATE_CHUNK])
+    return len(changes)
+
+
+async def _recount(session: AsyncSession, org: str) -> RollupDeltas:
+    """The rollups of `org` recounted from its facts: one aggregate, expanded to ancestors and months here."""
+    dims = [FACTS.c[name] for name in ("unit", "day", "survey_id", "question", "kind", "scale_min", "scale_max")]
+    query = select(*dims, *histogram_sums(FACTS)).where(FACTS.c.org == org).group_by(*dims)
+    deltas = RollupDeltas()
+    for unit, day, survey_id, question, kind, low, high, *counts in (await session.exec(query)).all():
+        deltas.add(FactDims(org, unit, day, survey_id, question, kind, low, high), counts)
+    return deltas
+
+
+async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict[str, int]:
+    """Recompute the rollups of one org (or every org) from the facts, after re-dating the facts in the org's
+    current time zone (so a changed `timezone` setting applies to the past too). Returns rows written per org.
+    """
+    written: dict[str, int] = {}
+    for name in [org] if org is not None else await _orgs(session):
+        zone = await org_zone(session, name)
+        await _redate(session, name, zone, ScoreFact, ("response_id", "submitted_at", "day"))
+        await _redate(session, name, zone, ReasonFact, ("response_id", "submitted_at", "day"))
+        await _redate(session, name, zone, InvitationFact, ("invitation_id", "invited_at", "invited_day"))
+        for table in (KIND_TABLE, QUESTION_TABLE):
+            await session.exec(delete(table).where(table.c.org == name))
+        deltas = await _recount(session, name)
+        await deltas.apply(session)
+        written[name] = len(deltas.kind) + len(deltas.question)
+        logger.info("rebuilt the rollups of %s: %d rows", name, written[name])
+    return written

@@ -1,0 +1,142 @@
+"""`/v1/metrics/{nps|csat|ces|response_rate}`: a metric with its sample size and uncertainty (`metrics:read`)."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from services.metrics_api import metrics
+from services.metrics_api.metrics import MetricRequest
+from services.metrics_api.period import BOUND_DESCRIPTION
+from services.metrics_api.queries import Filters
+from services.metrics_api.schemas import CesAnswer, CsatAnswer, NpsAnswer, OpaqueId, QuestionKey, RateAnswer
+from shared.auth import Principal, require_scopes
+from shared.db import SessionDep
+from shared.errors import invalid, problem_responses
+from shared.schemas.common import Channel, UnitPath
+
+router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=problem_responses(401, 403, 422))
+Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
+
+ATTR_KEY = r"[a-z][a-z0-9_]{0,39}"
+ATTR_PARAM = re.compile(rf"^attr\.({ATTR_KEY})$")
+MAX_ATTR_VALUE = 500
+GROUP_PATTERN = rf"^(unit|touchpoint|channel|survey|attr\.{ATTR_KEY})$"
+COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,:]{{1,{MAX_ATTR_VALUE}}})$"
+FILTERS_DOC = (
+    " Filter by attribute with `attr.<key>=<value>` (one parameter per key; repeat a key for any of its values)."
+    " Answers come from rollups unless a channel, touchpoint or attribute is involved or the period is bounded"
+    " by datetimes."
+)
+
+
+def _attributes(request: Request) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """The `attr.<key>=<value>` parameters, as (key, values) pairs."""
+    found: dict[str, list[str]] = {}
+    for name, value in request.query_params.multi_items():
+        if not name.startswith("attr."):
+            continue
+        match = ATTR_PARAM.match(name)
+        if match is None:
+            raise invalid(name, f"attribute keys match ^{ATTR_KEY}$", "invalid_attribute")
+        if not 0 < len(value) <= MAX_ATTR_VALUE:
+            raise invalid(name, f"values hold 1 to {MAX_ATTR_VALUE} characters", "invalid_attribute")
+        found.setdefault(match.group(1), []).append(value)
+    return tuple((key, tuple(dict.fromkeys(values))) for key, values in sorted(found.items()))
+
+
+def metric_request(
+    request: Request,
+    survey_id: Annotated[OpaqueId | None, Query(description="Only answers to this survey")] = None,
+    question: Annotated[QuestionKey | None, Query(description="Only answers to the question with this key")] = None,
+    touchpoint_id: Annotated[OpaqueId | None, Query(description="Only answers at this touchpoint")] = None,
+    unit: Annotated[UnitPath | None, Query(description="Only this unit and the units below it")] = None,
+    channel: Annotated[Channel | None, Query(description="Only answers given through this channel")] = None,
+    from_: Annotated[str | None, Query(alias="from", max_length=40, description=BOUND_DESCRIPTION)] = None,
+    to: Annotated[str | None, Query(max_length=40, description=BOUND_DESCRIPTION)] = None,
+    group_by: Annotated[
+        str | None,
+        Query(
+            pattern=GROUP_PATTERN,
+            description="`unit` (the children of `unit`), touchpoint, channel, survey, attr.<key>",
+        ),
+    ] = None,
+    interval: Annotated[
+        Literal["day", "week", "month"] | None, Query(description="Buckets in the org's time zone (weeks start Monday)")
+    ] = None,
+    compare: Annotated[
+        str | None, Query(pattern=COMPARE_PATTERN, description="`previous` (period) or `attr.<key>:<a>,<b>` (segments)")
+    ] = None,
+    include: Annotated[
+        str | None, Query(pattern=r"^(target|benchmark)(,(target|benchmark))?$", description="target, benchmark")
+    ] = None,
+) -> MetricRequest:
+    """The query string of a metrics request."""
+    filters = Filters(survey_id, question, touchpoint_id, channel, _attributes(request))
+    return MetricRequest(
+        filters=filters,
+        unit=unit,
+        raw_from=from_,
+        raw_to=to,
+        group_by=group_by,
+        interval=interval,
+        compare=compare,
+        include=frozenset(include.split(",")) if include else frozenset(),
+    )
+
+
+Asked = Annotated[MetricRequest, Depends(metric_request)]
+
+
+def _doc(summary: str) -> str:
+    return summary + FILTERS_DOC
+
+
+@router.get(
+    "/nps",
+    response_model=NpsAnswer,
+    response_model_exclude_unset=True,
+    description=_doc(
+        "NPS (promoters 9-10 minus detractors 0-6, in percent) with counts, MoE and the adjusted-Wald interval."
+    ),
+)
+async def get_nps(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
+    """NPS (promoters 9-10 minus detractors 0-6, in percent) with counts, MoE and the adjusted-Wald interval."""
+    return await metrics.metric_answer(session=session, principal=principal, metric="nps", request=asked)
+
+
+@router.get(
+    "/csat",
+    response_model=CsatAnswer,
+    response_model_exclude_unset=True,
+    description=_doc("CSAT: percent satisfied (top-2-box) with its Wilson interval, the mean, top box and histogram."),
+)
+async def get_csat(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
+    """CSAT: percent satisfied (top-2-box) with its Wilson interval, the mean, top box and histogram."""
+    return await metrics.metric_answer(session=session, principal=principal, metric="csat", request=asked)
+
+
+@router.get(
+    "/ces",
+    response_model=CesAnswer,
+    response_model_exclude_unset=True,
+    description=_doc("CES: the mean score with its t interval, percent easy (top three points) and histogram."),
+)
+async def get_ces(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
+    """CES: the mean score with its t interval, percent easy (top three points) and histogram."""
+    return await metrics.metric_answer(session=session, principal=principal, metric="ces", request=asked)
+
+
+@router.get(
+    "/response_rate",
+    response_model=RateAnswer,
+    response_model_exclude_unset=True,
+    description=_doc(
+        "Invitations completed over invitations delivered, by the day they were sent, with its Wilson interval."
+    ),
+)
+async def get_response_rate(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
+    """Invitations completed over invitations delivered, by the day they were sent, with its Wilson interval."""
+    return await metrics.metric_answer(session=session, principal=principal, metric="response_rate", request=asked)

@@ -1,0 +1,63 @@
+"""`/v1/scorecards[/{unit}]`: one small, cacheable answer per unit (scope `metrics:read`)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from services.metrics_api import scorecards
+from services.metrics_api.schemas import Scorecard
+from shared.auth import Principal, require_scopes
+from shared.db import SessionDep
+from shared.errors import problem_responses
+from shared.schemas.common import UNIT_PATH_PATTERN
+
+router = APIRouter(prefix="/v1/scorecards", tags=["scorecards"], responses=problem_responses(401, 403, 422))
+Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
+Days = Annotated[int, Query(ge=1, le=366, description="Length of the current period, today included")]
+CACHE_CONTROL = "private, max-age=60"
+NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Not modified: the `ETag` in `If-None-Match` is still current"}
+}
+
+
+def _etag_matches(header: str | None, etag: str) -> bool:
+    """Whether `If-None-Match` names this ETag (weak comparison, as RFC 9110 asks for GET)."""
+    if header is None:
+        return False
+    candidates = [c.strip().removeprefix("W/") for c in header.split(",")]
+    return "*" in candidates or etag in candidates
+
+
+def _cached(request: Request, card: Scorecard) -> Response:
+    """The scorecard with an ETag (a hash of the body), or 304 when the client already holds it."""
+    body = json.dumps(card.model_dump(mode="json", by_alias=True), separators=(",", ":"), ensure_ascii=False).encode()
+    etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
+    # The answer depends on the token (its org and units): shared caches must not keep it.
+    headers = {"ETag": etag, "Cache-Control": CACHE_CONTROL, "Vary": "Authorization"}
+    if _etag_matches(request.headers.get("if-none-match"), etag):
+        return Response(status_code=304, headers=headers)
+    return Response(content=body, media_type="application/json", headers=headers)
+
+
+@router.get("", response_model=Scorecard, responses=NOT_MODIFIED)
+async def get_org_scorecard(request: Request, principal: Reader, session: SessionDep, days: Days = 30) -> Response:
+    """The scorecard of the whole org (of the token's units, for a unit-restricted token)."""
+    card = await scorecards.scorecard(session=session, principal=principal, unit=None, days=days)
+    return _cached(request, card)
+
+
+@router.get("/{unit:path}", response_model=Scorecard, responses=NOT_MODIFIED)
+async def get_unit_scorecard(
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    unit: Annotated[str, Path(pattern=UNIT_PATH_PATTERN, max_length=255, description="A unit path: emea/de")],
+    days: Days = 30,
+) -> Response:
+    """The scorecard of a unit and the units below it; 403 outside the token's units."""
+    card = await scorecards.scorecard(session=session, principal=principal, unit=unit, days=days)
+    return _cached(request, card)

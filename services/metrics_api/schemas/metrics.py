@@ -1,0 +1,178 @@
+"""Metric answers: a value with its sample size, raw counts and uncertainty; comparisons, groups and trends.
+
+Fields that belong to an option (`previous`/`change`/`p_value`/`significant` with `compare`, `groups` with
+`group_by` or `interval`, `segments` with `compare=attr.…`, `target`/`benchmark` with `include`, `reason`
+when `value` is null) are left out of answers that did not ask for them.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from services.metrics_api.schemas.common import Metric
+
+
+class Interval(BaseModel):
+    """A confidence interval of the value, in the value's unit."""
+
+    low: float
+    high: float
+    level: float = Field(description="The confidence level: 0.95")
+
+
+class PreviousValue(BaseModel):
+    """The value and sample size of the period or segment compared against."""
+
+    value: float | None
+    n: int
+
+
+class PeriodOut(BaseModel):
+    """The period an answer covers: dates (inclusive) or instants (`to` exclusive)."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: str = Field(alias="from")
+    to: str
+
+
+class TargetStatus(BaseModel):
+    """The target that applies to this answer, and whether the value meets it."""
+
+    id: str
+    value: float
+    name: str | None
+    met: bool | None = Field(description="value ≥ target; null while the value is null")
+
+
+class BenchmarkStatus(BaseModel):
+    """The external benchmark that applies to this answer, and the value's difference from it."""
+
+    id: str
+    value: float
+    name: str
+    source: str | None
+    difference: float | None = Field(description="value - benchmark; null while the value is null")
+
+
+class Figures(BaseModel):
+    """What every metric answer, group and segment carries."""
+
+    value: float | None = Field(description="Null when n is below the org's minimum sample")
+    n: int = Field(description="The sample size")
+    reason: str | None = Field(default=None, description="Why value is null: `below_min_sample`")
+    ci: Interval | None = Field(default=None, description="95 % confidence interval; null with the value")
+    previous: PreviousValue | None = Field(default=None, description="compare=previous: the previous period")
+    change: float | None = Field(default=None, description="With compare: value - the compared value")
+    p_value: float | None = Field(default=None, description="With compare: two-sided p of the two-sample test")
+    significant: bool | None = Field(default=None, description="p < 0.05 and both n ≥ the minimum sample")
+
+
+class NpsFigures(Figures):
+    """NPS (-100..100) from 0-10 answers: promoters 9-10, passives 7-8, detractors 0-6."""
+
+    promoters: int
+    passives: int
+    detractors: int
+    promoters_pct: float | None
+    passives_pct: float | None
+    detractors_pct: float | None
+    moe: float | None = Field(description="95 % margin of error, 1.96·SE, in NPS points")
+
+
+class ScaleFigures(Figures):
+    """What CSAT and CES share: their scale, the answers per point of it and the mean."""
+
+    scale_min: int
+    scale_max: int
+    histogram: dict[str, int] = Field(description="Answers per point of the scale")
+    mean: float | None
+
+
+class CsatFigures(ScaleFigures):
+    """CSAT: value = percent satisfied (the two highest points of the scale, top-2-box)."""
+
+    satisfied: int = Field(description="Answers in the two highest points")
+    top_box: int = Field(description="Answers in the highest point")
+    top_box_pct: float | None
+
+
+class CesFigures(ScaleFigures):
+    """CES: value = the mean score (higher is easier); `easy` counts the three highest points."""
+
+    easy: int
+    easy_pct: float | None
+
+
+class RateFigures(Figures):
+    """Response rate in percent: invitations completed over invitations delivered (n)."""
+
+    completed: int
+    delivered: int
+
+
+class GroupKey(BaseModel):
+    """The group a row of `groups` or `segments` stands for (a unit, channel, … or the first day of a bucket)."""
+
+    key: str | None
+
+
+class NpsGroup(NpsFigures, GroupKey):
+    """One group of an NPS answer."""
+
+
+class CsatGroup(CsatFigures, GroupKey):
+    """One group of a CSAT answer."""
+
+
+class CesGroup(CesFigures, GroupKey):
+    """One group of a CES answer."""
+
+
+class RateGroup(RateFigures, GroupKey):
+    """One group of a response-rate answer."""
+
+
+class AnswerHead(BaseModel):
+    """What the answer is about."""
+
+    metric: Metric
+    period: PeriodOut
+    unit: str | None = Field(description="The unit subtree asked for; null for the org (or the token's units)")
+    min_sample: int
+
+
+class NpsAnswer(NpsFigures, AnswerHead):
+    """`GET /v1/metrics/nps`."""
+
+    groups: list[NpsGroup] | None = None
+    segments: list[NpsGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None
+
+
+class CsatAnswer(CsatFigures, AnswerHead):
+    """`GET /v1/metrics/csat`."""
+
+    groups: list[CsatGroup] | None = None
+    segments: list[CsatGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None
+
+
+class CesAnswer(CesFigures, AnswerHead):
+    """`GET /v1/metrics/ces`."""
+
+    groups: list[CesGroup] | None = None
+    segments: list[CesGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None
+
+
+class RateAnswer(RateFigures, AnswerHead):
+    """`GET /v1/metrics/response_rate`."""
+
+    groups: list[RateGroup] | None = None
+    segments: list[RateGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None

@@ -1,0 +1,139 @@
+"""Scorecards: NPS, CSAT and CES of the last days against the period before, a 12-week NPS trend, targets,
+the response count and the top reasons of a unit (or the org) - four queries, all but two on rollups.
+
+CSAT and CES answers on several scales are never mixed: a scorecard reports the most answered scale of each
+(and says which); the metrics endpoint answers any other scale when asked for its question or survey.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from services.metrics_api.figures import Sample, comparison, figures_of
+from services.metrics_api.ingest import REASONS
+from services.metrics_api.metrics import resolve_scope
+from services.metrics_api.models import HISTOGRAM_COLUMNS, OrgSettingsRow, Target
+from services.metrics_api.period import Period, bucket_of, today
+from services.metrics_api.queries import Filters, Scope
+from services.metrics_api.references import active_targets
+from services.metrics_api.rollups import FACTS, KIND_TABLE
+from services.metrics_api.schemas import MetricsOrgSettings, Scorecard
+from services.metrics_api.sql import one_of, within
+from shared.auth import Principal
+from shared.org_settings import load_org_settings
+
+KINDS = ("nps", "csat", "ces")
+TREND_WEEKS = 12
+TOP_REASONS = 5
+KindRow = tuple[str, dt.date, tuple[int, int], list[int]]
+
+
+async def _kind_rows(session: AsyncSession, scope: Scope, first: dt.date, last: dt.date) -> list[KindRow]:
+    """Answers per kind, day and scale in first..last, from the day rollups of the scope's units."""
+    t = KIND_TABLE.c
+    query = (
+        select(t.kind, t.day, t.scale_min, t.scale_max, *(func.sum(t[c]) for c in HISTOGRAM_COLUMNS))
+        .where(t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d", t.day >= first, t.day <= last)
+        .where(one_of(t.kind, KINDS))
+        .group_by(t.kind, t.day, t.scale_min, t.scale_max)
+    )
+    rows = (await session.exec(query)).all()
+    return [(kind, day, (low, high), [int(c) for c in counts]) for kind, day, low, high, *counts in rows]
+
+
+def _sample(rows: Iterable[KindRow], kind: str, scale: tuple[int, int] | None, first: dt.date, last: dt.date) -> Sample:
+    sample = Sample.empty(kind)
+    for row_kind, day, row_scale, counts in rows:
+        if row_kind == kind and (scale is None or row_scale == scale) and first <= day <= last:
+            sample.add(counts, row_scale)
+    return sample
+
+
+def _main_scale(rows: list[KindRow], kind: str) -> tuple[int, int] | None:
+    """The scale most answers of `kind` were given on (None: no answers)."""
+    totals: dict[tuple[int, int], int] = {}
+    for row_kind, _, scale, counts in rows:
+        if row_kind == kind:
+            totals[scale] = totals.get(scale, 0) + sum(counts)
+    return max(totals, key=lambda scale: (totals[scale], scale)) if totals else None
+
+
+def _metric(
+    rows: list[KindRow], kind: str, periods: tuple[Period, Period], min_sample: int, target: Target | None
+) -> dict[str, Any]:
+    scale = _main_scale(rows, kind)
+    current, previous = (_sample(rows, kind, scale, p.first, p.last) for p in periods)
+    now, before = figures_of(kind, current, min_sample), figures_of(kind, previous, min_sample)
+    entry = {"value": now["value"], "n": now["n"], "ci": now["ci"]}
+    entry["previous"] = {"value": before["value"], "n": before["n"]}
+    entry |= comparison(kind, current, previous, min_sample)
+    if kind != "nps":
+        entry |= {"scale_min": now["scale_min"], "scale_max": now["scale_max"]}
+    if target is not None:
+        entry["target"] = {"value": target.value, "met": None if now["value"] is None else now["value"] >= target.value}
+    return entry
+
+
+def _trend(rows: list[KindRow], last: dt.date, min_sample: int) -> list[dict[str, Any]]:
+    """NPS per ISO week, the 12 weeks up to the current one (which is still running)."""
+    weeks = [bucket_of(last, "week") - dt.timedelta(weeks=k) for k in reversed(range(TREND_WEEKS))]
+    points = []
+    for week in weeks:
+        figures = figures_of("nps", _sample(rows, "nps", None, week, week + dt.timedelta(days=6)), min_sample)
+        points.append({"week": week, "value": figures["value"], "n": figures["n"]})
+    return points
+
+
+async def _responses(session: AsyncSession, scope: Scope, period: Period) -> int:
+    """Finished responses with a scored answer in the period (one COUNT DISTINCT over the facts)."""
+    t = FACTS.c
+    query = select(func.count(func.distinct(t.response_id))).where(
+        t.org == scope.org, within(t.unit, scope.roots), t.day >= period.first, t.day <= period.last
+    )
+    return int((await session.exec(query)).one())
+
+
+async def _top_reasons(session: AsyncSession, scope: Scope, period: Period) -> list[dict[str, Any]]:
+    """The reason codes most cited in the period (ties: alphabetical)."""
+    t = REASONS.c
+    count = func.count().label("count")
+    query = (
+        select(t.code, count)
+        .where(t.org == scope.org, within(t.unit, scope.roots), t.day >= period.first, t.day <= period.last)
+        .group_by(t.code)
+        .order_by(count.desc(), t.code)
+        .limit(TOP_REASONS)
+    )
+    return [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
+
+
+async def scorecard(*, session: AsyncSession, principal: Principal, unit: str | None, days: int) -> Scorecard:
+    """The scorecard of a unit (or the org, or the token's units) over the last `days` days, today included."""
+    settings = await load_org_settings(session, table=OrgSettingsRow, model=MetricsOrgSettings, org=principal.org)
+    zone = ZoneInfo(settings.timezone)
+    scope = resolve_scope(principal, unit)
+    last = today(zone)
+    current = Period(first=last - dt.timedelta(days=days - 1), last=last, zone=zone)
+    previous = current.previous()
+    trend_first = bucket_of(last, "week") - dt.timedelta(weeks=TREND_WEEKS - 1)
+    rows = await _kind_rows(session, scope, min(previous.first, trend_first), last)
+    targets: dict[str, Target] = {}
+    if len(scope.roots) == 1:  # a target belongs to one scope: none for several units at once
+        targets = await active_targets(
+            session, org=principal.org, metrics=KINDS, unit=scope.roots[0] or None, filters=Filters(), day=last
+        )
+    body: dict[str, Any] = {"unit": unit, "days": days}
+    body |= {"period": current.describe(), "previous_period": previous.describe()}
+    body["responses"] = await _responses(session, scope, current)
+    for kind in KINDS:
+        body[kind] = _metric(rows, kind, (current, previous), settings.min_sample, targets.get(kind))
+    body["trend"] = _trend(rows, last, settings.min_sample)
+    body["top_reasons"] = await _top_reasons(session, scope, current)
+    return Scorecard.model_validate(body)

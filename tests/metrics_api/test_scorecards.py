@@ -1,0 +1,145 @@
+"""`GET /v1/scorecards[/{unit}]`: content, size, ETag/304 and caching, and the five cases."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import TokenFactory
+from tests.metrics_api.conftest import Ingest
+from tests.metrics_api.events import days_ago, nps_scores, question, response_event, scored
+
+READ = "metrics:read"
+Client = httpx.AsyncClient
+CODES = ["price", "wait", "staff", "app", "delivery", "quality", "other"]
+REASONS = [question("nps", "nps"), question("reasons", "reasons")]
+
+
+def problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def card(client: Client, headers: dict[str, str], path: str = "/v1/scorecards", **params: Any) -> dict[str, Any]:
+    response = await client.get(path, params=params, headers=headers)
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def seed(ingest: Ingest, client: Client, auth: TokenFactory) -> None:
+    """A full scorecard's worth of data for emea/de: both periods, every metric, reasons, a target."""
+    await ingest(scored(nps_scores(30, 10, 10), unit="emea/de", submitted_at=days_ago(3)))
+    await ingest(scored(nps_scores(10, 10, 30), unit="emea/de", submitted_at=days_ago(40)))
+    await ingest(scored([5, 4, 4, 5, 2, 5], key="csat", unit="emea/de/berlin", submitted_at=days_ago(1)))
+    await ingest(scored([7, 6, 6, 5, 7, 3], key="ces", unit="emea/de", submitted_at=days_ago(10)))
+    cited = [CODES[: 1 + i % len(CODES)] for i in range(20)]
+    await ingest([response_event({"nps": 9, "reasons": c}, questions=REASONS, unit="emea/de") for c in cited])
+    today = dt.date.today()
+    period = {
+        "period_start": (today - dt.timedelta(days=400)).isoformat(),
+        "period_end": (today + dt.timedelta(days=400)).isoformat(),
+    }
+    for metric, value in (("nps", 20), ("csat", 90)):
+        body = {"metric": metric, "unit": "emea/de", "value": value, **period}
+        assert (await client.post("/v1/targets", json=body, headers=auth())).status_code == 201
+
+
+class TestScorecard:
+    async def test_unauthenticated(self, metrics_client: Client) -> None:
+        problem(await metrics_client.get("/v1/scorecards"), 401)
+        problem(await metrics_client.get("/v1/scorecards/emea/de"), 401)
+
+    async def test_missing_scope(self, metrics_client: Client, auth: TokenFactory) -> None:
+        response = await metrics_client.get("/v1/scorecards/emea", headers=auth(scopes="admin"))
+        assert "metrics:read" in problem(response, 403)["detail"]
+
+    async def test_other_tenant(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        other = await card(metrics_client, auth(org="globex", scopes=READ), "/v1/scorecards/emea/de")
+        assert (other["responses"], other["nps"]["n"], other["top_reasons"], other["nps"]["target"]) == (0, 0, [], None)
+
+    async def test_empty_unit(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        empty = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/apac/jp")
+        assert (empty["unit"], empty["responses"], empty["nps"]["value"], empty["csat"]["n"]) == ("apac/jp", 0, None, 0)
+        assert len(empty["trend"]) == 12
+
+    async def test_invalid_unit(self, metrics_client: Client, auth: TokenFactory) -> None:
+        problem(await metrics_client.get("/v1/scorecards/EMEA/De", headers=auth(scopes=READ)), 422)
+        problem(await metrics_client.get("/v1/scorecards", params={"days": 0}, headers=auth(scopes=READ)), 422)
+
+    async def test_valid(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        body = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea/de")
+        assert (body["unit"], body["days"], body["responses"]) == ("emea/de", 30, 50 + 6 + 6 + 20)
+        nps = body["nps"]
+        assert (nps["n"], nps["value"]) == (70, pytest.approx(100 * (50 - 10) / 70))
+        assert nps["previous"] == {"value": pytest.approx(100 * (10 - 30) / 50), "n": 50}
+        assert nps["significant"] is True and nps["p_value"] < 0.001
+        assert nps["target"] == {"value": 20.0, "met": True}
+        assert body["csat"]["target"] == {"value": 90.0, "met": False}  # 4 of 6 satisfied: 66.7 %
+        assert (body["csat"]["scale_min"], body["csat"]["scale_max"], body["ces"]["n"]) == (1, 5, 6)
+        assert body["ces"]["target"] is None
+        assert [r["code"] for r in body["top_reasons"]] == ["price", "wait", "staff", "app", "delivery"]
+        assert body["top_reasons"][0]["count"] == 20
+        weeks = [point["week"] for point in body["trend"]]
+        assert len(weeks) == 12 and weeks == sorted(weeks)
+        assert dt.date.fromisoformat(weeks[-1]).weekday() == 0
+        assert sum(point["n"] for point in body["trend"]) >= 70
+        start, end = (dt.date.fromisoformat(body["period"][k]) for k in ("from", "to"))
+        assert (end - start).days == 29
+        previous = body["previous_period"]
+        assert dt.date.fromisoformat(previous["to"]) == start - dt.timedelta(days=1)
+        assert dt.date.fromisoformat(previous["from"]) == start - dt.timedelta(days=30)
+
+    async def test_days(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        week = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea/de", days=7)
+        assert (week["days"], week["ces"]["n"], week["ces"]["previous"]["n"]) == (7, 0, 6)
+
+    async def test_small_payload(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        response = await metrics_client.get("/v1/scorecards/emea/de", headers=auth(scopes=READ))
+        assert len(response.content) < 4096, len(response.content)
+
+    async def test_etag_and_304(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        headers = auth(scopes=READ)
+        first = await metrics_client.get("/v1/scorecards/emea", headers=headers)
+        etag = first.headers["etag"]
+        assert etag.startswith('"') and first.headers["cache-control"] == "private, max-age=60"
+        again = await metrics_client.get("/v1/scorecards/emea", headers={**headers, "If-None-Match": etag})
+        assert (again.status_code, again.content, again.headers["etag"]) == (304, b"", etag)
+        assert again.headers["cache-control"] == "private, max-age=60"
+        weak = await metrics_client.get("/v1/scorecards/emea", headers={**headers, "If-None-Match": f'"x", W/{etag}'})
+        assert weak.status_code == 304
+        stale = await metrics_client.get("/v1/scorecards/emea", headers={**headers, "If-None-Match": '"other"'})
+        assert (stale.status_code, stale.json()) == (200, first.json())
+        await ingest(scored([0], unit="emea/fr"))
+        changed = await metrics_client.get("/v1/scorecards/emea", headers={**headers, "If-None-Match": etag})
+        assert changed.status_code == 200 and changed.headers["etag"] != etag
+
+    async def test_unit_restricted_token(self, metrics_client: Client, auth: TokenFactory, ingest: Ingest) -> None:
+        await seed(ingest, metrics_client, auth)
+        await ingest(scored([0] * 5, unit="amer"))
+        restricted = auth(scopes=READ, units=["emea"])
+        problem(await metrics_client.get("/v1/scorecards/amer", headers=restricted), 403)
+        own = await card(metrics_client, restricted)
+        assert (own["unit"], own["nps"]["n"]) == (None, 70)
+        whole = await card(metrics_client, auth(scopes=READ))
+        assert whole["nps"]["n"] == 75
+
+    async def test_mixed_scales_report_the_most_answered_one(
+        self, metrics_client: Client, auth: TokenFactory, ingest: Ingest
+    ) -> None:
+        seven = [question("csat7", "csat", 1, 7)]
+        await ingest(scored([5, 4, 5], key="csat"))
+        await ingest(scored([7, 7, 6, 1, 7], key="csat7", questions=seven))
+        body = await card(metrics_client, auth(scopes=READ))
+        assert (body["csat"]["scale_max"], body["csat"]["n"], body["csat"]["value"]) == (7, 5, 80.0)
