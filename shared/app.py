@@ -23,7 +23,7 @@ from shared.auth import TokenVerifier
 from shared.consumer import EventHandler, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
-from shared.errors import PROBLEM_JSON, install_error_handlers, problem_response, problem_responses
+from shared.errors import PROBLEM_JSON, Problem, install_error_handlers, problem_response, problem_responses
 from shared.feed import event_feed_router
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
@@ -198,9 +198,18 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
                 content = response.get("content", {})
                 if status[0] in "45" and "application/json" in content:
                     content[PROBLEM_JSON] = content.pop("application/json")
+                if status[0] in "45" and PROBLEM_JSON in content:  # FastAPI's own 422 model is not what we send
+                    content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
             if "401" in responses:  # the routes that verify a bearer token say so, for generated clients
                 operation["security"] = [{"bearerAuth": []}]
-    schema.setdefault("components", {}).setdefault("securitySchemes", {})["bearerAuth"] = {
+    components = schema.setdefault("components", {})
+    schemas = components.setdefault("schemas", {})
+    schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))
+    for name, definition in schemas["Problem"].pop("$defs", {}).items():
+        schemas.setdefault(name, definition)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    components.setdefault("securitySchemes", {})["bearerAuth"] = {
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",

@@ -122,3 +122,13 @@ def test_rejects_negative_hours_and_naive_start() -> None:
 def test_invalid_business_hours(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         BusinessHours.model_validate(fields)
+
+
+@pytest.mark.parametrize("bad", [362, "09:00+02:00", "17:00Z", [[]], None])
+def test_business_hours_take_wall_clock_times_only(bad: object) -> None:
+    from pydantic import ValidationError
+
+    from services.loop_api.schemas.settings import BusinessHours
+
+    with pytest.raises(ValidationError, match="wall-clock"):
+        BusinessHours.model_validate({"start": "09:00", "end": bad})

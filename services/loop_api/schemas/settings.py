@@ -3,9 +3,19 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 from zoneinfo import available_timezones
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, field_validator, model_validator
+
+# A wall-clock time of the business hours' own time zone: "09:00" or "09:00:00", never with an offset
+# (JSON Schema's `time` format demands one, so the schema says what we really accept and send).
+LocalTime = Annotated[
+    dt.time,
+    WithJsonSchema(
+        {"type": "string", "pattern": r"^([01][0-9]|2[0-3]):[0-5][0-9](:[0-5][0-9])?$", "examples": ["09:00"]}
+    ),
+]
 
 
 class BusinessHours(BaseModel):
@@ -15,8 +25,18 @@ class BusinessHours(BaseModel):
 
     timezone: str = Field(default="UTC", max_length=64)
     days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5], min_length=1, max_length=7)
-    start: dt.time = dt.time(9, 0)
-    end: dt.time = dt.time(17, 0)
+    start: LocalTime = dt.time(9, 0)
+    end: LocalTime = dt.time(17, 0)
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _wall_clock(cls, value: object) -> object:
+        # Numbers (seconds) and offsets would give times that cannot be compared or placed in the zone.
+        if isinstance(value, dt.time) and value.tzinfo is None:
+            return value
+        if not isinstance(value, str) or "+" in value or value.endswith(("Z", "z")) or value.count("-"):
+            raise ValueError('a wall-clock time like "09:00", without an offset')
+        return value
 
     @field_validator("timezone")
     @classmethod
