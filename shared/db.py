@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, event, false, or_, text
+from sqlalchemy import JSON, ColumnElement, DateTime, MetaData, event, false, or_, select, text, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import JSONB
@@ -166,3 +166,23 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, *, conflict_col
     """INSERT … ON CONFLICT DO NOTHING for the dialect in use (SQLite or PostgreSQL); add `.returning(...)`."""
     dialect = postgresql_dialect if session.get_bind().dialect.name == "postgresql" else sqlite_dialect
     return dialect.insert(table).on_conflict_do_nothing(index_elements=list(conflict_columns))
+
+
+def claim_statement(
+    table: Any, *, where: Sequence[Any], values: dict[str, Any], limit: int, order_by: Sequence[Any], skip_locked: bool
+) -> Any:
+    """A lease on up to `limit` due rows: `UPDATE … SET values WHERE id IN (SELECT id … LIMIT n) RETURNING` them.
+
+    On PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same
+    row; on SQLite the single writer makes the one statement atomic. Rows come back in no particular order.
+    """
+    due = select(table.id).where(*where).order_by(*order_by).limit(limit)
+    if skip_locked:
+        due = due.with_for_update(skip_locked=True)
+    return (
+        update(table)
+        .where(table.id.in_(due.scalar_subquery()))
+        .values(**values)
+        .returning(table)
+        .execution_options(synchronize_session=False)
+    )

@@ -20,10 +20,10 @@ from typing import Any
 
 import httpx
 from sqlalchemy import bindparam, update
-from sqlmodel import col, select
+from sqlmodel import col
 
 from shared.auth import mint_token
-from shared.db import Database, utcnow
+from shared.db import Database, claim_statement, utcnow
 from shared.outbox import OutboxEventFields
 from shared.settings import CommonSettings
 
@@ -89,19 +89,13 @@ class Dispatcher:
 
     async def _claim(self) -> list[OutboxEventFields]:
         now, table = utcnow(), self.table
-        due = (
-            select(table.id)
-            .where(table.status == "pending", col(table.available_at) <= now)
-            .order_by(col(table.available_at))
-            .limit(self.batch_size)
-        )
-        if self.db.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        claim = (
-            update(table)
-            .where(col(table.id).in_(due.scalar_subquery()))
-            .values(available_at=now + self.lease, attempts=col(table.attempts) + 1)
-            .returning(table)
+        claim = claim_statement(
+            table,
+            where=[table.status == "pending", col(table.available_at) <= now],
+            values={"available_at": now + self.lease, "attempts": col(table.attempts) + 1},
+            limit=self.batch_size,
+            order_by=[col(table.available_at)],
+            skip_locked=self.db.is_postgres,
         )
         async with self.db.sessions() as session, session.begin():
             result = await session.exec(claim)  # type: ignore[call-overload]

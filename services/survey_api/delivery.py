@@ -27,7 +27,7 @@ from services.survey_api.models import Contact, Distribution, Invitation, Survey
 from services.survey_api.settings import SurveySettings
 from services.survey_api.sms import Sms, SmsClient, sms_body
 from services.survey_api.transport import InTime, Outcome
-from shared.db import Database
+from shared.db import Database, claim_statement
 
 BATCH_SIZE = 100
 LEASE = dt.timedelta(minutes=10)
@@ -83,20 +83,13 @@ def lease_clock(lease: dt.timedelta = LEASE) -> InTime:
 
 async def claim(db: Database, where: Sequence[ColumnElement[bool]], *, values: dict[str, Any]) -> list[Invitation]:
     """Take up to a batch of matching invitations for this process, setting `values` (a lease) on them."""
-    due = (
-        select(Invitation.id)
-        .where(*where)
-        .order_by(col(Invitation.next_attempt_at), col(Invitation.id))
-        .limit(BATCH_SIZE)
-    )
-    if db.is_postgres:
-        due = due.with_for_update(skip_locked=True)
-    statement = (
-        update(Invitation)
-        .where(col(Invitation.id).in_(due.scalar_subquery()))
-        .values(**values)
-        .returning(Invitation)
-        .execution_options(synchronize_session=False)
+    statement = claim_statement(
+        Invitation,
+        where=where,
+        values=values,
+        limit=BATCH_SIZE,
+        order_by=[col(Invitation.next_attempt_at), col(Invitation.id)],
+        skip_locked=db.is_postgres,
     )
     async with db.sessions() as session, session.begin():
         result = await session.exec(statement)  # type: ignore[call-overload]

@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 
 from shared.consumer import wanted
-from shared.db import Database, utcnow
+from shared.db import Database, claim_statement, utcnow
 from shared.errors import CxloopError
 from shared.ids import new_id
 from shared.outbox import OutboxEventFields
@@ -86,14 +86,13 @@ class Webhooks:
 
     async def _claim(self, now: dt.datetime, limit: int) -> list[tuple[WebhookDeliveryFields, WebhookFields]]:
         table = self.deliveries
-        due = select(table.id).where(table.status == "pending", col(table.next_attempt_at) <= now).limit(limit)
-        if self.db.is_postgres:
-            due = due.with_for_update(skip_locked=True)
-        claim = (
-            update(table)
-            .where(col(table.id).in_(due.scalar_subquery()))
-            .values(next_attempt_at=now + LEASE, attempts=col(table.attempts) + 1)
-            .returning(table)
+        claim = claim_statement(
+            table,
+            where=[table.status == "pending", col(table.next_attempt_at) <= now],
+            values={"next_attempt_at": now + LEASE, "attempts": col(table.attempts) + 1},
+            limit=limit,
+            order_by=[col(table.next_attempt_at)],
+            skip_locked=self.db.is_postgres,
         )
         async with self.db.sessions() as session, session.begin():
             rows = list((await session.exec(claim)).scalars().all())  # type: ignore[call-overload]
