@@ -26,8 +26,11 @@ test: $(STAMP)
 	$(BIN)/mypy shared services cxloop
 	$(BIN)/pytest -n 2
 
+# Benchmarks against floors on this machine's PostgreSQL (not part of `make test`); needs wrk (installed here
+# from Debian's packages when run as root). Writes bench/results/<date>.md.
 bench: $(STAMP)
-	$(BIN)/python -m bench.export_memory --rows 100000
+	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
+	$(BIN)/python -m bench.run
 
 openapi: $(STAMP)
 	$(BIN)/cxloop openapi export

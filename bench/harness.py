@@ -8,6 +8,7 @@ The load generator is wrk (Debian's package) with a Lua script, run as its own p
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import socket
@@ -248,7 +249,7 @@ def percentile(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     ordered = sorted(values)
-    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    rank = max(0, min(len(ordered) - 1, math.ceil(q / 100 * len(ordered)) - 1))
     return ordered[rank]
 
 
