@@ -11,11 +11,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases import check_if_match, claim, get_case, record, touch
 from services.loop_api.followup import request_followup
-from services.loop_api.models import Case, CaseEvent, RootCause
+from services.loop_api.models import Case, CaseEvent, OrgSettingsRow, RootCause
 from services.loop_api.schemas.cases import ActivityCreate, CaseUpdate
+from services.loop_api.schemas.settings import LoopOrgSettings
+from services.loop_api.sla import resume_resolution_clock
 from services.loop_api.teams import missing_teams, next_member
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Unprocessable, invalid
+from shared.org_settings import load_org_settings
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
     "open": ("in_progress",),
@@ -25,6 +28,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "closed": ("in_progress",),
 }
 DONE = ("resolved", "closed")
+WAITING = "waiting_on_customer"  # the resolution clock is paused in this status
 CLOSE_NEEDS = ("root_causes", "resolution", "outcome")
 # `at` of an activity may be this far ahead of our clock (the caller's clock may run a little fast).
 CLOCK_SKEW = dt.timedelta(minutes=5)
@@ -92,6 +96,12 @@ async def _apply_status(session: AsyncSession, case: Case, target: str, actor: s
     if target == "closed":
         await _check_close(session, case)
     before, reopened = case.status, case.status in DONE and target not in DONE
+    data: dict[str, Any] = {"from": before, "to": target}
+    if target == WAITING:
+        case.sla_paused_at = now
+    elif before == WAITING:
+        settings = await load_org_settings(session, table=OrgSettingsRow, model=LoopOrgSettings, org=case.org)
+        data["sla_paused_hours"] = round(resume_resolution_clock(case, now, settings), 4)
     case.status = target
     if target == "resolved":
         case.resolved_at = now
@@ -100,7 +110,7 @@ async def _apply_status(session: AsyncSession, case: Case, target: str, actor: s
     elif reopened:
         case.resolved_at = case.closed_at = None
     kind = "reopened" if reopened else "status_changed"
-    record(session, case, kind=kind, actor=actor, at=now, data={"from": before, "to": target})
+    record(session, case, kind=kind, actor=actor, at=now, data=data)
     if target == "closed":
         request_followup(session, case, actor=actor, now=now)
     return True

@@ -129,6 +129,9 @@ class Case(LoopTable, table=True):
     closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_contact_escalated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution_escalated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # While waiting on the customer the resolution clock is paused: set on entering, cleared (after pushing the
+    # resolution due and at-risk times back by the business hours spent waiting) on leaving.
+    sla_paused_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     root_causes: list[str] = Field(default_factory=list, sa_type=JSONType)
     resolution: str | None = Field(default=None, max_length=5000)
     outcome: str | None = Field(default=None, max_length=20)

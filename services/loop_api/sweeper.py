@@ -24,6 +24,7 @@ from services.loop_api.cases import record, touch
 from services.loop_api.models import Case, OutboxEvent
 from services.loop_api.schemas.rules import PRIORITIES, priority_rank
 from services.loop_api.schemas.teams import Escalations
+from services.loop_api.sla import resolution_now
 from services.loop_api.teams import escalation_owner, load_escalations
 from shared.db import Database, utcnow
 from shared.events import EventEnvelope
@@ -48,7 +49,7 @@ def _breached(kind: str, now: dt.datetime) -> list[ColumnElement[bool]]:
     return [
         col(Case.resolution_escalated_at).is_(None),
         col(Case.resolved_at).is_(None),
-        col(Case.due_resolution_at) < now,
+        col(Case.due_resolution_at) < resolution_now(now),  # a paused clock breaches only if it was late
     ]
 
 

@@ -135,3 +135,48 @@ def _fits(case: dict[str, Any], params: dict[str, str]) -> bool:
     if "sla_state" in params:
         return bool(case["sla_state"] == params["sla_state"])
     return bool(case["overdue"] == (params["overdue"] == "true"))
+
+
+async def test_waiting_on_the_customer_pauses_the_resolution_clock(
+    loop_client: httpx.AsyncClient, auth: TokenFactory, service: dict[str, str], clock: FakeClock
+) -> None:
+    headers = auth(scopes=RW)
+    case = await open_case(loop_client, service, headers, submitted_at=clock.now)
+    clock.now = dt.datetime(2026, 3, 3, 10, tzinfo=dt.UTC)
+    await activity(loop_client, headers, case["id"])
+    await step(loop_client, headers, case["id"], status="in_progress")
+    # Paused after 40 of its 168 business hours (Monday 2 to Monday 9 March, 09:00-17:00).
+    clock.now = dt.datetime(2026, 3, 9, 9, tzinfo=dt.UTC)
+    paused = await step(loop_client, headers, case["id"], status="waiting_on_customer")
+    assert paused["sla_paused_at"] == "2026-03-09T09:00:00Z"
+    clock.now = DUE_RESOLUTION + dt.timedelta(days=1)  # long past the original due time, still waiting
+    assert await state(loop_client, headers, case["id"]) == ("on_track", False)
+    listed = (await ok(await loop_client.get("/v1/cases", params={"overdue": "true"}, headers=headers)))["items"]
+    assert case["id"] not in {c["id"] for c in listed}
+    # The customer answers on Wednesday 1 April 09:00: 136 business hours of waiting move the due time back,
+    # leaving the 128 hours that were left: 16 business days, due Wednesday 22 April 17:00.
+    clock.now = dt.datetime(2026, 4, 1, 9, tzinfo=dt.UTC)
+    resumed = await step(loop_client, headers, case["id"], status="in_progress")
+    assert (resumed["sla_paused_at"], resumed["due_resolution_at"]) == (None, "2026-04-22T17:00:00Z")
+    detail = await ok(await loop_client.get(f"/v1/cases/{case['id']}", headers=headers))
+    expected = {"from": "waiting_on_customer", "to": "in_progress", "sla_paused_hours": 136}
+    assert detail["timeline"][-1]["data"] == expected
+    clock.now = dt.datetime(2026, 4, 22, 17, tzinfo=dt.UTC)
+    assert await state(loop_client, headers, case["id"]) == ("at_risk", False)
+    clock.now += SECOND
+    assert await state(loop_client, headers, case["id"]) == ("breached", True)
+
+
+async def test_a_clock_late_before_the_pause_stays_breached(
+    loop_client: httpx.AsyncClient, auth: TokenFactory, service: dict[str, str], clock: FakeClock
+) -> None:
+    headers = auth(scopes=RW)
+    case = await open_case(loop_client, service, headers, submitted_at=clock.now)
+    await step(loop_client, headers, case["id"], status="in_progress")
+    clock.now = DUE_RESOLUTION + dt.timedelta(hours=1)
+    await step(loop_client, headers, case["id"], status="waiting_on_customer")
+    assert await state(loop_client, headers, case["id"]) == ("breached", True)
+    clock.now += dt.timedelta(days=3)
+    resolved = await step(loop_client, headers, case["id"], status="resolved")
+    assert resolved["due_resolution_at"] == iso(DUE_RESOLUTION)  # a missed due time does not move
+    assert await state(loop_client, headers, case["id"]) == ("breached", False)

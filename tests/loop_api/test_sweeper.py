@@ -141,3 +141,22 @@ async def test_sweep_once_for_the_cli(
 
 def test_priority_steps() -> None:
     assert [raised(p) for p in ("low", "normal", "high", "urgent")] == ["normal", "high", "urgent", "urgent"]
+
+
+async def test_a_paused_resolution_clock_is_not_escalated(
+    loop_client: httpx.AsyncClient, loop_app: FastAPI, auth: TokenFactory, service: dict[str, str], clock: FakeClock
+) -> None:
+    headers = auth(scopes=RW)
+    await setup(loop_client, headers)
+    case = await open_case(loop_client, service, headers, submitted_at=clock.now)
+    clock.now = FIRST_DUE - LATER
+    await activity(loop_client, headers, case["id"])
+    await step(loop_client, headers, case["id"], status="in_progress")
+    await step(loop_client, headers, case["id"], status="waiting_on_customer")
+    db = loop_app.state.db
+    assert await sweep(db, RESOLUTION_DUE + dt.timedelta(days=2)) == 0
+    clock.now = RESOLUTION_DUE + dt.timedelta(days=2)  # Wednesday 11:00, after 17 h 01 min of business time
+    resumed = await step(loop_client, headers, case["id"], status="in_progress")
+    assert resumed["due_resolution_at"] == "2026-03-04T12:01:00Z"  # the 61 minutes that were left
+    assert await sweep(db, dt.datetime(2026, 3, 4, 12, 1, tzinfo=dt.UTC)) == 0
+    assert await sweep(db, dt.datetime(2026, 3, 4, 12, 2, tzinfo=dt.UTC)) == 1

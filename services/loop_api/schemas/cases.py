@@ -69,6 +69,9 @@ class CasePublic(BaseModel):
     first_contact_at: dt.datetime | None
     resolved_at: dt.datetime | None
     closed_at: dt.datetime | None
+    sla_paused_at: dt.datetime | None = Field(
+        default=None, description="Since when the resolution clock is paused (the case waits on the customer)"
+    )
     sla_state: SlaState
     overdue: bool
     first_contact_escalated_at: dt.datetime | None
