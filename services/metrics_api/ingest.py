@@ -213,11 +213,31 @@ def dims_of(row: Any) -> FactDims:
 
 async def _replace_facts(session: AsyncSession, ids: list[str], deltas: RollupDeltas) -> None:
     """Delete the facts of these responses, counting their removal in `deltas`."""
-    old = select(*(FACTS.c[c] for c in (*DIMENSIONS, "score"))).where(FACTS.c.response_id.in_(ids))
+    old = select(*(FACTS.c[c] for c in ("response_id", *DIMENSIONS, "score"))).where(FACTS.c.response_id.in_(ids))
+    scored: dict[str, tuple[str, str, dt.date]] = {}
     for row in (await session.exec(old)).mappings().all():
         deltas.add_score(dims_of(row), row["score"], -1)
+        scored[row["response_id"]] = (row["org"], row["unit"], row["day"])
+    for org, unit, day in scored.values():
+        deltas.add_responses(org, unit, day, -1)
+    r = REASONS.c
+    cited = select(r.org, r.unit, r.day, r.code).where(r.response_id.in_(ids))
+    for org, unit, day, code in (await session.exec(cited)).all():
+        deltas.add_reasons(org, unit, day, code, -1)
     await session.exec(delete(FACTS).where(FACTS.c.response_id.in_(ids)))
     await session.exec(delete(REASONS).where(REASONS.c.response_id.in_(ids)))
+
+
+def count_new_facts(deltas: RollupDeltas, scores: list[dict[str, Any]], reasons: list[dict[str, Any]]) -> None:
+    """Count new score facts (and their responses) and reason facts in `deltas`."""
+    responses: dict[str, tuple[str, str, dt.date]] = {}
+    for row in scores:
+        deltas.add_score(dims_of(row), row["score"], 1)
+        responses[row["response_id"]] = (row["org"], row["unit"], row["day"])
+    for org, unit, day in responses.values():
+        deltas.add_responses(org, unit, day, 1)
+    for row in reasons:
+        deltas.add_reasons(row["org"], row["unit"], row["day"], row["code"], 1)
 
 
 async def _erased_contacts(session: AsyncSession, pairs: list[tuple[str, str | None]]) -> set[tuple[str, str]]:
@@ -248,8 +268,7 @@ async def apply_responses(session: AsyncSession, events: list[EventEnvelope], zo
         new_scores, new_reasons = facts_of(org, data, await zones.of(org), erased=erased)
         scores += new_scores
         reasons += new_reasons
-    for row in scores:
-        deltas.add_score(dims_of(row), row["score"], 1)
+    count_new_facts(deltas, scores, reasons)
     if scores:
         await session.exec(insert(FACTS), params=scores)
     if reasons:

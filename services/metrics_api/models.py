@@ -219,6 +219,36 @@ class QuestionRollup(HistogramFields, MetricsTable, table=True):
     parent: str | None = Field(default=None, max_length=255)
 
 
+class ResponseRollup(MetricsTable, table=True):
+    """Finished responses with a scored answer by (org, unit ancestor, grain, day): the scorecard's response count.
+
+    A response's score facts share its unit and day, so summing `n` over disjoint subtrees counts each once.
+    """
+
+    __tablename__ = "rollup_response"
+
+    org: str = Field(primary_key=True, max_length=100)
+    unit: str = Field(primary_key=True, max_length=255)
+    grain: str = Field(primary_key=True, max_length=1)
+    day: dt.date = Field(primary_key=True)
+    parent: str | None = Field(default=None, max_length=255)
+    n: int = 0
+
+
+class ReasonRollup(MetricsTable, table=True):
+    """Reason facts by (org, unit ancestor, grain, day, code): the scorecard's top reasons."""
+
+    __tablename__ = "rollup_reason"
+
+    org: str = Field(primary_key=True, max_length=100)
+    unit: str = Field(primary_key=True, max_length=255)
+    grain: str = Field(primary_key=True, max_length=1)
+    day: dt.date = Field(primary_key=True)
+    code: str = Field(primary_key=True, max_length=40)
+    parent: str | None = Field(default=None, max_length=255)
+    n: int = 0
+
+
 class OutboxEvent(OutboxEventFields, MetricsTable, table=True):
     """Events metrics_api owes its subscribers, written in the transaction of the change."""
 

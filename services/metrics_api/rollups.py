@@ -27,6 +27,8 @@ from services.metrics_api.models import (
     OrgSettingsRow,
     QuestionRollup,
     ReasonFact,
+    ReasonRollup,
+    ResponseRollup,
     ScoreFact,
 )
 from services.metrics_api.schemas import MetricsOrgSettings
@@ -37,9 +39,15 @@ logger = logging.getLogger("cxloop.metrics.rollups")
 
 KIND_TABLE: Table = KindRollup.__table__  # type: ignore[attr-defined]
 QUESTION_TABLE: Table = QuestionRollup.__table__  # type: ignore[attr-defined]
+RESPONSE_TABLE: Table = ResponseRollup.__table__  # type: ignore[attr-defined]
+REASON_TABLE: Table = ReasonRollup.__table__  # type: ignore[attr-defined]
+ROLLUP_TABLES = (KIND_TABLE, QUESTION_TABLE, RESPONSE_TABLE, REASON_TABLE)
 FACTS: Table = ScoreFact.__table__  # type: ignore[attr-defined]
+REASON_FACTS: Table = ReasonFact.__table__  # type: ignore[attr-defined]
 KIND_KEY = ("org", "unit", "grain", "day", "kind", "scale_min", "scale_max")
 QUESTION_KEY = ("org", "unit", "grain", "day", "survey_id", "question", "kind", "scale_min", "scale_max")
+RESPONSE_KEY = ("org", "unit", "grain", "day")
+REASON_KEY = ("org", "unit", "grain", "day", "code")
 COUNT_COLUMNS = (*HISTOGRAM_COLUMNS, "n")
 UPDATE_CHUNK = 1000
 
@@ -61,12 +69,19 @@ class FactDims:
     scale_max: int
 
 
+def _grains(day: dt.date) -> tuple[tuple[str, dt.date], tuple[str, dt.date]]:
+    """The day row and the month row a fact of `day` counts in."""
+    return ("d", day), ("m", day.replace(day=1))
+
+
 class RollupDeltas:
-    """The changes a batch makes to both rollup tables, summed in memory per row key."""
+    """The changes a batch makes to the rollup tables, summed in memory per row key."""
 
     def __init__(self) -> None:
         self.kind: dict[tuple[Any, ...], list[int]] = {}
         self.question: dict[tuple[Any, ...], list[int]] = {}
+        self.responses: dict[tuple[Any, ...], list[int]] = {}
+        self.reasons: dict[tuple[Any, ...], list[int]] = {}
 
     def add(self, dims: FactDims, counts: Iterable[int], sign: int = 1) -> None:
         """Add (sign 1) or remove (sign -1) `counts` (per score 0..10) at every ancestor, day and month."""
@@ -74,7 +89,7 @@ class RollupDeltas:
         vector.append(sum(vector))
         scale = (dims.kind, dims.scale_min, dims.scale_max)
         for unit in ancestors(dims.unit):
-            for grain, day in (("d", dims.day), ("m", dims.day.replace(day=1))):
+            for grain, day in _grains(dims.day):
                 _accumulate(self.kind, (dims.org, unit, grain, day, *scale), vector)
                 _accumulate(self.question, (dims.org, unit, grain, day, dims.survey_id, dims.question, *scale), vector)
 
@@ -82,12 +97,31 @@ class RollupDeltas:
         """Add or remove one answer with `score`."""
         self.add(dims, (1 if s == score else 0 for s in SCORES), sign)
 
+    def add_responses(self, org: str, unit: str, day: dt.date, count: int) -> None:
+        """Add (count > 0) or remove responses with a scored answer, at every ancestor, day and month."""
+        for node in ancestors(unit):
+            for grain, start in _grains(day):
+                _accumulate(self.responses, (org, node, grain, start), [count])
+
+    def add_reasons(self, org: str, unit: str, day: dt.date, code: str, count: int) -> None:
+        """Add (count > 0) or remove citations of reason `code`, at every ancestor, day and month."""
+        for node in ancestors(unit):
+            for grain, start in _grains(day):
+                _accumulate(self.reasons, (org, node, grain, start, code), [count])
+
+    def rows(self) -> list[tuple[Table, tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]]:
+        """Per rollup table: its key, its count columns and its non-zero delta rows in key order."""
+        return [
+            (KIND_TABLE, KIND_KEY, COUNT_COLUMNS, _rows(self.kind, KIND_KEY, COUNT_COLUMNS)),
+            (QUESTION_TABLE, QUESTION_KEY, COUNT_COLUMNS, _rows(self.question, QUESTION_KEY, COUNT_COLUMNS)),
+            (RESPONSE_TABLE, RESPONSE_KEY, ("n",), _rows(self.responses, RESPONSE_KEY, ("n",))),
+            (REASON_TABLE, REASON_KEY, ("n",), _rows(self.reasons, REASON_KEY, ("n",))),
+        ]
+
     async def apply(self, session: AsyncSession) -> None:
         """One adding upsert per rollup table, rows in key order (concurrent batches lock rows in one order)."""
-        await upsert_adding(session, KIND_TABLE, _rows(self.kind, KIND_KEY), key=KIND_KEY, add=COUNT_COLUMNS)
-        await upsert_adding(
-            session, QUESTION_TABLE, _rows(self.question, QUESTION_KEY), key=QUESTION_KEY, add=COUNT_COLUMNS
-        )
+        for table, key, counts, rows in self.rows():
+            await upsert_adding(session, table, rows, key=key, add=counts)
 
 
 def _accumulate(target: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], vector: list[int]) -> None:
@@ -99,13 +133,15 @@ def _accumulate(target: dict[tuple[Any, ...], list[int]], key: tuple[Any, ...], 
             current[i] += value
 
 
-def _rows(deltas: dict[tuple[Any, ...], list[int]], key: tuple[str, ...]) -> list[dict[str, Any]]:
+def _rows(
+    deltas: dict[tuple[Any, ...], list[int]], key: tuple[str, ...], columns: tuple[str, ...]
+) -> list[dict[str, Any]]:
     rows = []
     for values in sorted(deltas):
         counts = deltas[values]
         if any(counts):
             row = dict(zip(key, values, strict=True))
-            row.update(zip(COUNT_COLUMNS, counts, strict=True))
+            row.update(zip(columns, counts, strict=True))
             row["parent"] = parent_path(row["unit"])
             rows.append(row)
     return rows
@@ -124,7 +160,7 @@ async def org_zone(session: AsyncSession, org: str) -> ZoneInfo:
 
 async def _orgs(session: AsyncSession) -> list[str]:
     found: set[str] = set()
-    for table in (FACTS, KIND_TABLE, QUESTION_TABLE):
+    for table in (FACTS, *ROLLUP_TABLES):
         found |= set((await session.exec(select(table.c.org).distinct())).all())
     return sorted(found)
 
@@ -154,6 +190,14 @@ async def _recount(session: AsyncSession, org: str) -> RollupDeltas:
     deltas = RollupDeltas()
     for unit, day, survey_id, question, kind, low, high, *counts in (await session.exec(query)).all():
         deltas.add(FactDims(org, unit, day, survey_id, question, kind, low, high), counts)
+    # A response's score facts share its unit and day: distinct responses per (unit, day) add up.
+    responses = select(FACTS.c.unit, FACTS.c.day, func.count(func.distinct(FACTS.c.response_id)))
+    for unit, day, count in (await session.exec(responses.where(FACTS.c.org == org).group_by(*dims[:2]))).all():
+        deltas.add_responses(org, unit, day, count)
+    r = REASON_FACTS.c
+    reasons = select(r.unit, r.day, r.code, func.count()).where(r.org == org).group_by(r.unit, r.day, r.code)
+    for unit, day, code, count in (await session.exec(reasons)).all():
+        deltas.add_reasons(org, unit, day, code, count)
     return deltas
 
 
@@ -167,10 +211,10 @@ async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict
         await _redate(session, name, zone, ScoreFact, ("response_id", "submitted_at", "day"))
         await _redate(session, name, zone, ReasonFact, ("response_id", "submitted_at", "day"))
         await _redate(session, name, zone, InvitationFact, ("invitation_id", "invited_at", "invited_day"))
-        for table in (KIND_TABLE, QUESTION_TABLE):
+        for table in ROLLUP_TABLES:
             await session.exec(delete(table).where(table.c.org == name))
         deltas = await _recount(session, name)
         await deltas.apply(session)
-        written[name] = len(deltas.kind) + len(deltas.question)
+        written[name] = len(deltas.kind) + len(deltas.question) + len(deltas.responses) + len(deltas.reasons)
         logger.info("rebuilt the rollups of %s: %d rows", name, written[name])
     return written

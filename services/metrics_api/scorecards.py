@@ -1,5 +1,5 @@
 """Scorecards: NPS, CSAT and CES of the last days against the period before, a 12-week NPS trend, targets,
-the response count and the top reasons of a unit (or the org) - four queries, all but two on rollups.
+the response count and the top reasons of a unit (or the org) - four queries, all on rollups.
 
 CSAT and CES answers on several scales are never mixed: a scorecard reports the most answered scale of each
 (and says which); the metrics endpoint answers any other scale when asked for its question or survey.
@@ -17,15 +17,14 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api.figures import Sample, comparison, figures_of
-from services.metrics_api.ingest import REASONS
 from services.metrics_api.metrics import resolve_scope
 from services.metrics_api.models import HISTOGRAM_COLUMNS, OrgSettingsRow, Target
 from services.metrics_api.period import Period, bucket_of, today
 from services.metrics_api.queries import Filters, Scope
 from services.metrics_api.references import active_targets
-from services.metrics_api.rollups import FACTS, KIND_TABLE
+from services.metrics_api.rollups import KIND_TABLE, REASON_TABLE, RESPONSE_TABLE
 from services.metrics_api.schemas import MetricsOrgSettings, Scorecard
-from services.metrics_api.sql import one_of, within
+from services.metrics_api.sql import one_of
 from shared.auth import Principal
 from shared.org_settings import load_org_settings
 
@@ -92,22 +91,24 @@ def _trend(rows: list[KindRow], last: dt.date, min_sample: int) -> list[dict[str
 
 
 async def _responses(session: AsyncSession, scope: Scope, period: Period) -> int:
-    """Finished responses with a scored answer in the period (one COUNT DISTINCT over the facts)."""
-    t = FACTS.c
-    query = select(func.count(func.distinct(t.response_id))).where(
-        t.org == scope.org, within(t.unit, scope.roots), t.day >= period.first, t.day <= period.last
+    """Finished responses with a scored answer in the period (from the response rollup's day rows)."""
+    t = RESPONSE_TABLE.c
+    query = select(func.sum(t.n)).where(
+        t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d", t.day >= period.first, t.day <= period.last
     )
-    return int((await session.exec(query)).one())
+    return int((await session.exec(query)).one() or 0)
 
 
 async def _top_reasons(session: AsyncSession, scope: Scope, period: Period) -> list[dict[str, Any]]:
-    """The reason codes most cited in the period (ties: alphabetical)."""
-    t = REASONS.c
-    count = func.count().label("count")
+    """The reason codes most cited in the period (ties: alphabetical), from the reason rollup's day rows."""
+    t = REASON_TABLE.c
+    count = func.sum(t.n).label("count")
     query = (
         select(t.code, count)
-        .where(t.org == scope.org, within(t.unit, scope.roots), t.day >= period.first, t.day <= period.last)
+        .where(t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d")
+        .where(t.day >= period.first, t.day <= period.last)
         .group_by(t.code)
+        .having(count > 0)
         .order_by(count.desc(), t.code)
         .limit(TOP_REASONS)
     )
