@@ -169,20 +169,23 @@ def insert_ignoring_conflicts(session: AsyncSession, table: Any, *, conflict_col
 
 
 def claim_statement(
-    table: Any, *, where: Sequence[Any], values: dict[str, Any], limit: int, order_by: Sequence[Any], skip_locked: bool
+    table: Any,
+    *,
+    where: Sequence[Any],
+    values: dict[str, Any],
+    limit: int,
+    order_by: Sequence[Any],
+    skip_locked: bool,
+    recheck: bool = False,
 ) -> Any:
     """A lease on up to `limit` due rows: `UPDATE … SET values WHERE id IN (SELECT id … LIMIT n) RETURNING` them.
 
     On PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`, so concurrent workers never claim the same
     row; on SQLite the single writer makes the one statement atomic. Rows come back in no particular order.
+    `recheck` repeats `where` on the update itself, for claims whose mark is part of the condition (claimed once).
     """
     due = select(table.id).where(*where).order_by(*order_by).limit(limit)
     if skip_locked:
         due = due.with_for_update(skip_locked=True)
-    return (
-        update(table)
-        .where(table.id.in_(due.scalar_subquery()))
-        .values(**values)
-        .returning(table)
-        .execution_options(synchronize_session=False)
-    )
+    outer = [table.id.in_(due.scalar_subquery()), *(where if recheck else ())]
+    return update(table).where(*outer).values(**values).returning(table).execution_options(synchronize_session=False)

@@ -13,11 +13,10 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from typing import Any
 
 from fastapi import FastAPI
-from sqlalchemy import ColumnElement, and_, update
-from sqlmodel import col, select
+from sqlalchemy import ColumnElement
+from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases import record, touch
@@ -26,7 +25,7 @@ from services.loop_api.schemas.rules import PRIORITIES, priority_rank
 from services.loop_api.schemas.teams import Escalations
 from services.loop_api.sla import resolution_now
 from services.loop_api.teams import escalation_owner, load_escalations
-from shared.db import Database, utcnow
+from shared.db import Database, claim_statement, utcnow
 from shared.events import EventEnvelope
 from shared.outbox import add_event
 
@@ -53,20 +52,19 @@ def _breached(kind: str, now: dt.datetime) -> list[ColumnElement[bool]]:
     ]
 
 
-async def _claim(session: AsyncSession, kind: str, now: dt.datetime, postgres: bool) -> list[str]:
-    """Mark up to one batch of `kind` breaches as escalated by this transaction; their case ids."""
-    conditions = _breached(kind, now)
-    due = select(Case.id).where(*conditions).order_by(col(Case.id)).limit(BATCH_SIZE)
-    if postgres:
-        due = due.with_for_update(skip_locked=True)
-    marker: Any = col(Case.first_contact_escalated_at if kind == "first_contact" else Case.resolution_escalated_at)
-    claim = (
-        update(Case)
-        .where(col(Case.id).in_(due.scalar_subquery()), and_(*conditions))
-        .values({marker: now})
-        .returning(col(Case.id))
+async def _claim(session: AsyncSession, kind: str, now: dt.datetime, postgres: bool) -> list[Case]:
+    """Mark up to one batch of `kind` breaches as escalated by this transaction; those cases, by id."""
+    marker = "first_contact_escalated_at" if kind == "first_contact" else "resolution_escalated_at"
+    claim = claim_statement(
+        Case,
+        where=_breached(kind, now),
+        values={marker: now},
+        limit=BATCH_SIZE,
+        order_by=[col(Case.id)],
+        skip_locked=postgres,
+        recheck=True,
     )
-    return list((await session.exec(claim)).scalars().all())
+    return sorted((await session.exec(claim)).scalars().all(), key=lambda case: case.id)
 
 
 def raised(priority: str) -> str:
@@ -91,10 +89,7 @@ def _escalate(session: AsyncSession, case: Case, kind: str, escalations: Escalat
 
 async def _sweep_batch(db: Database, kind: str, now: dt.datetime) -> int:
     async with db.sessions() as session, session.begin():
-        ids = await _claim(session, kind, now, db.is_postgres)
-        if not ids:
-            return 0
-        cases = (await session.exec(select(Case).where(col(Case.id).in_(ids)).order_by(col(Case.id)))).all()
+        cases = await _claim(session, kind, now, db.is_postgres)
         escalations: dict[str, Escalations] = {}
         for case in cases:
             if case.org not in escalations:
