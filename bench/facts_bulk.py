@@ -338,7 +338,7 @@ def copy_range(url: str, start: int, stop: int, size: int, end: dt.datetime, org
 
 def _copy_postgres(url: str, count: int, size: int, end: dt.datetime, org: str, chunk: int, workers: int) -> None:
     """Drop the keys and indexes, COPY every row (`workers` processes, each its own range of responses),
-    recreate the keys and indexes, then VACUUM ANALYZE."""
+    recreate the keys and indexes, then ANALYZE."""
     with _connect(url) as main:
         recreate: list[str] = []
         for table in COPY_TABLES:
@@ -363,7 +363,7 @@ def _copy_postgres(url: str, count: int, size: int, end: dt.datetime, org: str, 
         main.commit()
         main.autocommit = True
         for table in COPY_TABLES:
-            main.execute(f"VACUUM ANALYZE {table.name}")
+            main.execute(f"ANALYZE {table.name}")
 
 
 def _copy_rollups(url: str, deltas: RollupDeltas) -> None:
