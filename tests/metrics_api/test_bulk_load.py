@@ -100,3 +100,22 @@ def test_copy_lines_escape_what_copy_would_misread() -> None:
     line = facts_bulk.copy_lines(facts_bulk.REASONS, [row])
     assert line.count("\n") == 1 and line.count("\t") == len(facts_bulk.REASONS.columns) - 1
     assert "a\\\\b" in line and "q\\tx" in line and "c\\nd" in line and "u\\r" in line
+
+
+async def test_the_rollups_migration_counts_the_facts_already_stored(
+    backend: Backend, metrics_app: FastAPI, metrics_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    from cxloop.migrations import downgrade, upgrade
+
+    async with metrics_app.state.db.sessions() as session:
+        await _with_zone(session)
+    service = auth(org=facts_bulk.ORG, scopes="events:write", sub="survey_api")
+    await post_events(metrics_client, service, list(facts_bulk.iter_events(120, 120, facts_bulk.bench_end())))
+    ingested = await _snapshot(metrics_app)
+    await metrics_app.state.db.dispose()  # no pooled connection in the way of DROP TABLE
+    url = backend.urls["metrics_api"]
+    downgrade("metrics_api", url, "0001")
+    upgrade("metrics_api", url)
+    migrated = await _snapshot(metrics_app)
+    for name in ("rollup_response", "rollup_reason"):
+        assert migrated[name] == ingested[name] and migrated[name], name
