@@ -137,6 +137,20 @@ class Checked:
         )
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def timed_wrk(pid: int, url: str, script: Path, *, connections: int, seconds: float, env: dict[str, str]
+              ) -> tuple[LoadResult, float]:  # fmt: skip
+    """A wrk run and the server's CPU milliseconds per completed request during it."""
+    before = cpu_seconds(pid)
+    load = wrk_run(url, script, connections=connections, seconds=seconds, env=env)
+    return load, (cpu_seconds(pid) - before) * 1000 / max(1, load.requests)
+
+
 def wrk_run(url: str, script: Path, *, connections: int, seconds: float, env: dict[str, str]) -> LoadResult:
     """run_wrk (whole seconds: wrk takes no fractions) with the environment the Lua scripts read."""
     return run_wrk(url, script, connections=connections, seconds=max(1, round(seconds)), env=env)
@@ -151,10 +165,11 @@ def fmt_ratio(value: float, floor: float) -> tuple[str, float]:
 # ---------------------------------------------------------------------------------------------- 1. single
 
 
-def single_ingest(report: Report, *, survey_url: str, survey_db: str, floor: Server, floor_db: str, seconds: float,
+def single_ingest(report: Report, *, survey: Server, survey_db: str, floor: Server, floor_db: str, seconds: float,
                   bearer: str, survey_id: str) -> dict[str, float]:  # fmt: skip
     """Part 1: rps, p50, p99 of cxloop and of the floor at each connection count; checked against the rows."""
     figures: dict[str, float] = {}
+    survey_url = survey.url
     body = single_body(survey_id)
     base = {"BENCH_BODY": body, "BENCH_TOKEN": bearer}
     warm = {**base, "BENCH_PATH": "/v1/responses", "BENCH_RUN": "warm"}
@@ -163,10 +178,10 @@ def single_ingest(report: Report, *, survey_url: str, survey_db: str, floor: Ser
     for connections in SINGLE_CONNECTIONS:
         tag = f"s{connections}-{uuid.uuid4().hex[:6]}"
         env = {**base, "BENCH_RUN": tag}
-        floor_load = wrk_run(floor.url, POST_UNIQUE, connections=connections, seconds=seconds,
-                             env={**env, "BENCH_PATH": "/ingest"})  # fmt: skip
-        ours = wrk_run(survey_url, POST_UNIQUE, connections=connections, seconds=seconds,
-                       env={**env, "BENCH_PATH": "/v1/responses"})  # fmt: skip
+        floor_load, floor_cpu = timed_wrk(floor.pid, floor.url, POST_UNIQUE, connections=connections,
+                                          seconds=seconds, env={**env, "BENCH_PATH": "/ingest"})  # fmt: skip
+        ours, our_cpu = timed_wrk(survey.pid, survey_url, POST_UNIQUE, connections=connections, seconds=seconds,
+                                  env={**env, "BENCH_PATH": "/v1/responses"})  # fmt: skip
         like = f"{tag}-%"
         stored = count(survey_db, "SELECT count(*) FROM responses WHERE external_id LIKE %s", like)
         floor_stored = count(floor_db, "SELECT count(*) FROM floor_responses WHERE external_id LIKE %s", like)
@@ -181,6 +196,9 @@ def single_ingest(report: Report, *, survey_url: str, survey_db: str, floor: Ser
                    f"{ours.p50_ms / floor_load.p50_ms:.1f}x" if floor_load.p50_ms else "", met=None)  # fmt: skip
         report.add(section, f"p99 ms, {connections} conn", f"{ours.p99_ms:.1f}", f"{floor_load.p99_ms:.1f}",
                    f"{ours.p99_ms / floor_load.p99_ms:.1f}x" if floor_load.p99_ms else "", met=None)  # fmt: skip
+        report.add(section, f"server CPU ms/request, {connections} conn", f"{our_cpu:.2f}", f"{floor_cpu:.2f}",
+                   f"{our_cpu / floor_cpu:.1f}x" if floor_cpu else "", met=None)  # fmt: skip
+        figures[f"single_cpu_ms_c{connections}"] = our_cpu
         for who, run in (("cxloop", checked), ("floor", floor_checked)):
             if not run.consistent:
                 report.notes.append(f"single ingest, {connections} conn, {who}: COUNT MISMATCH OR ERRORS: "
@@ -286,22 +304,27 @@ def loop_lag(report: Report, *, stack: Stack, seconds: float, bearer: str, surve
     env = {"BENCH_BODY": single_body(survey_id, "{score}"), "BENCH_TOKEN": bearer, "BENCH_PATH": "/v1/responses"}
     load = wrk_run(stack.url("survey"), POST_SCORED, connections=LAG_CONNECTIONS, seconds=seconds,
                    env={**env, "BENCH_RUN": tag})  # fmt: skip
-    survey_db, like = stack.database_urls["survey"], f"{tag}-%"
-    stored = count(survey_db, "SELECT count(*) FROM responses WHERE external_id LIKE %s", like)
-    detractors = count(survey_db, "SELECT count(*) FROM responses WHERE external_id LIKE %s "
-                       "AND (answers->>'nps')::int <= 6", like)  # fmt: skip
 
     def arrived() -> bool:
-        metric_lags, case_lags, _, _ = lags(stack, tag)
-        return len(metric_lags) >= stored and len(case_lags) >= detractors
+        metric_lags, case_lags, events, detractors = lags(stack, tag)
+        return len(metric_lags) >= events and len(case_lags) >= detractors
 
+    time.sleep(1.0)  # the requests wrk left in flight finish (their responses count: they are stored)
     waited = wait_until(arrived, ARRIVAL_TIMEOUT_SECONDS)
-    metric_lags, case_lags, events, _ = lags(stack, tag)
+    metric_lags, case_lags, events, detractors = lags(stack, tag)
+    stored = count(
+        stack.database_urls["survey"], "SELECT count(*) FROM responses WHERE external_id LIKE %s", f"{tag}-%"
+    )
+    retried = count(
+        stack.database_urls["survey"], "SELECT count(*) FROM outbox WHERE attempts > 1 AND (payload->'data'->>"
+        "'response_id') IN (SELECT id FROM responses WHERE external_id LIKE %s)", f"{tag}-%"
+    )  # fmt: skip
     checked = Checked(load, stored, 1, LAG_CONNECTIONS)
     section = "loop lag"
     report.add(section, f"ingest requests/s, {LAG_CONNECTIONS} conn, all services", f"{load.rps:,.0f}",
                met=None if checked.consistent else False)  # fmt: skip
-    figures = {"lag_rps": load.rps}
+    report.add(section, "events delivered only on a retry", str(retried), met=None)
+    figures = {"lag_rps": load.rps, "lag_retried": float(retried)}
     for name, values, total in (("accepted → metrics", metric_lags, events), ("detractor → case open", case_lags,
                                                                              detractors)):  # fmt: skip
         p50, p99 = percentile(values, 50), percentile(values, 99)
@@ -353,10 +376,11 @@ def run(report: Report, *, seconds: float = 8.0) -> dict[str, float]:
     memory: dict[str, Server] = {}
     with running(floor, *stack.servers.values()):
         survey_id = publish_survey(stack.url("survey"), bearer)
-        common = {"survey_url": stack.url("survey"), "survey_db": stack.database_urls["survey"], "floor_db": floor_db,
-                  "seconds": seconds, "bearer": bearer, "survey_id": survey_id}  # fmt: skip
-        figures |= single_ingest(report, floor=floor, **common)
-        figures |= batch_ingest(report, **common)
+        survey, survey_db = stack.servers["survey"], stack.database_urls["survey"]
+        figures |= single_ingest(report, survey=survey, survey_db=survey_db, floor=floor, floor_db=floor_db,
+                                 seconds=seconds, bearer=bearer, survey_id=survey_id)  # fmt: skip
+        figures |= batch_ingest(report, survey_url=survey.url, survey_db=survey_db, floor_db=floor_db,
+                                seconds=seconds, bearer=bearer, survey_id=survey_id)  # fmt: skip
         figures["rss_survey_ingest"] = memory_row(report, "survey_api (single + batch ingest)", stack.servers["survey"])
         figures["rss_floor"] = memory_row(report, "floor app", floor)
     report.notes.append(
