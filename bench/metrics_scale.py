@@ -1,11 +1,11 @@
 """Metrics at scale: scorecards and `GET /v1/metrics/nps` over 1 M and 10 M responses, against raw SQL.
 
 For each size the responses of `bench.facts_bulk` are bulk-loaded (COPY, then the project's own rollup recount)
-into `bench_metrics_scale_<size>`, unless that database already holds exactly this generator version, size
-and end day (a marker table says so, and the notes say which). A real `cxloop serve metrics` process answers
-sequential requests from this process (p50/p99). The floor of each question is the same question as one raw
-SQL aggregate over the facts (psycopg, warm, p50 of a few runs). Every answer is checked against its floor's
-numbers, and the SQL the service runs for each question is captured in-process and EXPLAINed.
+into `bench_metrics_scale_<size>`, unless that database already holds exactly this generator version, size,
+end day and metrics_api schema (a marker table says so, and the notes say which). A real `cxloop serve metrics`
+process answers sequential requests from this process (p50/p99). The floor of each question is the same
+question as one raw SQL aggregate over the facts (psycopg, warm, p50 of a few runs). Every answer is checked
+against its floor's numbers, and the SQL the service runs for each question is captured in-process and EXPLAINed.
 
     .venv/bin/python -m bench.metrics_scale [--sizes 1000000,10000000] [--requests 200]
 """
@@ -98,6 +98,16 @@ def _counts(url: str) -> dict[str, int]:
         }
 
 
+def _head() -> str:
+    """metrics_api's newest migration: a bench database loaded under an older schema is reloaded."""
+    from alembic.script import ScriptDirectory
+
+    from cxloop.migrations import alembic_config
+
+    head = ScriptDirectory.from_config(alembic_config("metrics_api", "sqlite://")).get_current_head()
+    return str(head)
+
+
 def load(size: int, *, workers: int) -> Loaded:
     """The bench database of `size` responses ending now: reused when its marker matches, else loaded."""
     from cxloop.migrations import upgrade
@@ -107,7 +117,7 @@ def load(size: int, *, workers: int) -> Loaded:
     today_here = end.astimezone(facts_bulk.ZONE).date().isoformat()
     if database_exists(name):
         held = _marker(database_url(name))
-        wanted = {"version": facts_bulk.GENERATOR_VERSION, "size": size, "end_day": today_here}
+        wanted = {"version": facts_bulk.GENERATOR_VERSION, "size": size, "end_day": today_here, "schema": _head()}
         if held is not None and all(held.get(k) == v for k, v in wanted.items()):
             url = database_url(name)
             ended = dt.datetime.fromisoformat(held["end"])
@@ -116,7 +126,8 @@ def load(size: int, *, workers: int) -> Loaded:
     upgrade("metrics_api", url)
     times = asyncio.run(facts_bulk.bulk_load(url, size, end=end, workers=workers))
     counts = _counts(url)
-    marker = {"version": facts_bulk.GENERATOR_VERSION, "size": size, "end_day": today_here, "end": end.isoformat()}
+    marker = {"version": facts_bulk.GENERATOR_VERSION, "size": size, "end_day": today_here, "schema": _head()}
+    marker["end"] = end.isoformat()
     _write_marker(url, marker | {"facts_s": times.facts, "rollups_s": times.rollups, "counts": counts})
     return Loaded(url, True, times.facts, times.rollups, end, counts)
 
