@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
 
 import httpx
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
@@ -89,6 +90,9 @@ class TokenVerifier:
         self.settings = settings
         self.algorithms = list(settings.jwt_algorithms)
         self._keyset = _KeySet(settings)
+        # Only RS/ES deployments read keys (a JWKS file or URL, refreshed now and then): blocking I/O that must
+        # stay off the event loop. HMAC-only deployments verify in a few microseconds of CPU, inline.
+        self.reads_keys = bool(settings.jwt_jwks_file or settings.jwt_jwks_url)
 
     def verify(self, token: str) -> Principal:
         """Check signature, algorithm and required claims; return the caller or raise `Unauthorized`."""
@@ -193,16 +197,19 @@ def _bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller of this request."""
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified caller of this request (in a worker thread only if keys may be read)."""
     verifier: TokenVerifier = request.app.state.verifier
-    return verifier.verify(_bearer_token(request))
+    token = _bearer_token(request)
+    if verifier.reads_keys:
+        return await run_in_threadpool(verifier.verify, token)
+    return verifier.verify(token)
 
 
-def require_scopes(*scopes: str) -> Callable[..., Principal]:
+def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:
     """A dependency that verifies the token and demands every one of `scopes`."""
 
-    def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
+    async def dependency(principal: Annotated[Principal, Depends(current_principal)]) -> Principal:
         missing = [s for s in scopes if s not in principal.scopes]
         if missing:
             raise Forbidden(f"Token lacks scope: {' '.join(missing)}")

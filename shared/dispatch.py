@@ -9,7 +9,6 @@ their lease ends. Delivery is at least once; consumers dedupe by event id.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
@@ -55,12 +54,20 @@ class Dispatcher:
     clients: Mapping[str, httpx.AsyncClient] = field(default_factory=dict)
     local: Mapping[str, LocalStop] = field(default_factory=dict)
     batch_size: int = 200
+    workers: int = 4  # concurrent drains (PostgreSQL only)
     max_attempts: int = 50
     lease: dt.timedelta = dt.timedelta(seconds=60)
+
+    _wakeup: asyncio.Event = field(default_factory=asyncio.Event, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not self.clients:
             self.clients = service_clients(self.settings)
+        self.db.on_outbox_commit(self.wake)
+
+    def wake(self) -> None:
+        """Look for due events now rather than after the idle pause (a transaction of this process added some)."""
+        self._wakeup.set()
 
     def _token(self) -> str:
         return mint_token(self.settings, org="system", sub=f"{self.source}-dispatcher", scopes=["events:write"])
@@ -77,9 +84,11 @@ class Dispatcher:
             for destination in row.destinations:
                 by_destination[destination].append(row)
         headers = {"Authorization": f"Bearer {self._token()}"}
-        for destination, batch in by_destination.items():
-            error = await self._post(destination, batch, headers)
-            for row in batch:
+        # Every destination at once: a batch waits for the slowest subscriber, not for the sum of them.
+        destinations = list(by_destination)
+        errors = await asyncio.gather(*(self._post(d, by_destination[d], headers) for d in destinations))
+        for destination, error in zip(destinations, errors, strict=True):
+            for row in by_destination[destination]:
                 if error is None:
                     pending[row.id].remove(destination)
                 else:
@@ -151,18 +160,38 @@ class Dispatcher:
             await session.exec(statement, params=changes)
 
     async def run(self, stop: asyncio.Event, idle_seconds: float = 0.5) -> None:
-        """Drain until `stop` is set, sleeping when there is nothing due; errors are logged, not fatal."""
+        """Drain until `stop` is set; errors are logged, not fatal.
+
+        On PostgreSQL `workers` drains run at once (their claims skip each other's rows, as replicas' do), so
+        events committed while a batch is being delivered leave at once instead of after it. A worker with
+        nothing due pauses until a commit of this process stages new events; the first also polls every
+        `idle_seconds` (for other replicas' events and retries that come due).
+        """
+        workers = self.workers if self.db.is_postgres else 1
+        await asyncio.gather(*(self._work(stop, idle_seconds if i == 0 else None) for i in range(workers)))
+
+    async def _work(self, stop: asyncio.Event, idle_seconds: float | None) -> None:
         while not stop.is_set():
+            self._wakeup.clear()
             try:
                 busy = await self.drain_once()
             except Exception:
                 logger.exception("outbox dispatch failed; retrying")
                 busy = 0
             if not busy:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+                await _first_of(stop, self._wakeup, seconds=idle_seconds)
 
     async def close(self) -> None:
         """Close the HTTP clients."""
         for client in self.clients.values():
             await client.aclose()
+
+
+async def _first_of(*events: asyncio.Event, seconds: float | None) -> None:
+    """Wait until one of `events` is set, at most `seconds` (None: no limit)."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

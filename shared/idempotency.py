@@ -11,7 +11,7 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
-from sqlalchemy import delete, update
+from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -96,6 +96,7 @@ class IdempotentRunner:
                     update(self.table)
                     .where(*self._match(ident))
                     .values(state="done", status_code=status, response_body=body)
+                    .execution_options(synchronize_session=False)  # no record is loaded in this session
                 )
         except BaseException:
             await self._release(ident)
@@ -107,12 +108,8 @@ class IdempotentRunner:
 
     async def _claim(self, ident: dict[str, str], print_: str) -> JSONResponse | None:
         """Record the key as in flight; or answer the replay, 422 or 409 that an earlier use calls for."""
-        try:
-            async with self.db.sessions() as session, session.begin():
-                session.add(self.table(org=ident["org"], caller=ident["caller"], key=ident["key"], fingerprint=print_))
+        if await self._insert_in_flight(ident, print_):
             return None
-        except IntegrityError:
-            pass
         async with self.db.sessions() as session, session.begin():
             record = await session.get(self.table, (ident["org"], ident["caller"], ident["key"]))
             if record is None:  # released between our insert and this read: the caller may simply retry
@@ -133,12 +130,24 @@ class IdempotentRunner:
                 return None
         raise Conflict("A request with this Idempotency-Key is still in flight")
 
+    async def _insert_in_flight(self, ident: dict[str, str], print_: str) -> bool:
+        """Insert the in-flight record in one autocommitted statement (one round trip); False if the key is taken."""
+        table: Any = self.table.__table__  # type: ignore[attr-defined]
+        values = {**ident, "fingerprint": print_, "state": "in_flight", "created_at": utcnow()}
+        async with self.db.engine.connect() as connection:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            try:
+                await autocommit.execute(insert(table).values(values))
+            except IntegrityError:
+                return False
+        return True
+
     async def _release(self, ident: dict[str, str]) -> None:
         async with self.db.sessions() as session, session.begin():
             await session.exec(delete(self.table).where(*self._match(ident), col(self.table.state) == "in_flight"))
 
 
-def get_idempotency(request: Request) -> IdempotentRunner:
+async def get_idempotency(request: Request) -> IdempotentRunner:
     """The idempotent runner of the app serving this request."""
     runner: IdempotentRunner = request.app.state.idempotency
     return runner

@@ -8,7 +8,7 @@ from typing import Any, ClassVar
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import JSONType, UTCDateTime, utcnow
+from shared.db import OUTBOX_STAGED, JSONType, UTCDateTime, utcnow
 from shared.events import EventEnvelope, subscribers_of
 
 
@@ -47,6 +47,8 @@ class InboxFields(SQLModel):
 def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: EventEnvelope) -> None:
     """Stage `envelope` in the outbox of the current transaction: it is sent only if the change commits."""
     destinations = [*subscribers_of(envelope.type), *table.local_destinations]
+    if destinations:
+        session.info[OUTBOX_STAGED] = True  # the dispatcher of this process looks at once after the commit
     session.add(
         table(
             id=envelope.id,
@@ -57,5 +59,6 @@ def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: E
             payload=envelope.model_dump(mode="json"),
             destinations=destinations,
             status="pending" if destinations else "delivered",
+            available_at=utcnow(),  # given, not defaulted: a default factory costs a signature inspection
         )
     )

@@ -209,6 +209,8 @@ async def store(ctx: IngestContext, item: Prepared, contact: Contact | None, *, 
         finished=data.finished,
         submitted_at=data.submitted_at or now,
         completed_at=now if data.finished else None,
+        created_at=now,  # given, not defaulted: a default factory costs a signature inspection per object
+        updated_at=now,
     )
     ctx.session.add(response)
     event_type = ev.RESPONSE_COMPLETED if data.finished else ev.RESPONSE_UPDATED
