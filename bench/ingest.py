@@ -365,8 +365,11 @@ FINDINGS = [
     "explicitly. 10 round trips a response now. Dispatcher (loop lag): a commit that staged outbox events wakes "
     "the dispatcher of its process at once (no 0.5 s poll), every destination of a batch is posted to "
     "concurrently, and on PostgreSQL 4 drains run at once (SKIP LOCKED claims, as between replicas).",
-    "before/after (A/B in development on the same shared 2-core machine, survey_api CPU per request): "
-    "~7.9 -> ~7.1 ms at 16 connections; the machine was loaded by other work, so rps moved with the noise.",
+    "before/after (A/B in development, the previous commit's code in a git worktree against this one, same "
+    "machine, minutes apart): single ingest at 1/16/64 connections 95/112/111 -> 128/157/157 requests/s, survey_api "
+    "CPU 8.9/8.6/8.8 -> 6.7/6.2/6.3 ms a request; batch 453 -> 414 ms of CPU a 1,000-item call. Loop lag with the "
+    "old dispatcher (first run of this benchmark, 63 requests/s, machine shared with another benchmark): p50 "
+    "0.52 s / 0.77 s, p99 1.80 s / 2.00 s (metrics / case).",
     "what stands in the way of 50 % of the floor: the floor spends ~0.2-0.3 ms of CPU and one round trip per "
     "request; cxloop spends ~6-7 ms of CPU: FastAPI request validation and dependencies, a JWT check, "
     "SQLAlchemy ORM sessions (unit of work, identity map, greenlet bridge) for 10 statements in two transactions "
@@ -376,8 +379,9 @@ FINDINGS = [
     "a hot-path fix. Batch: ~0.4 s of CPU per 1,000 items (2,000 ORM objects, events, insertmanyvalues flush) "
     "against ~20 ms for COPY; 25 % would need bulk core inserts or COPY in the service.",
     "not changed: SQLAlchemy's pool (pool_size + equal overflow) closes overflow connections on check-in, so above "
-    "10 concurrent requests survey_api opens and closes PostgreSQL connections under load (seen as _connect_gen "
-    "in the profile); the pre-ping round trip per checkout stays (it guards against dropped connections).",
+    "10 concurrent requests survey_api reconnects under load (seen as _connect_gen in the profile), but "
+    "CXLOOP_DATABASE_POOL_SIZE=20 changed CPU a request by under 3 %; the pre-ping round trip per checkout stays "
+    "(it guards against connections PostgreSQL dropped).",
 ]
 
 
