@@ -75,6 +75,8 @@ class Webhooks:
     async def deliver_due(self, now: dt.datetime | None = None, limit: int = 100) -> int:
         """Send the due deliveries once each; how many were attempted."""
         claimed = await self._claim(now or utcnow(), limit)
+        if not claimed:  # the common case: no client (and no TLS context, a few ms each) is built for nothing
+            return 0
         client = self.client or httpx.AsyncClient(timeout=TIMEOUT_SECONDS)
         try:
             for delivery, hook in claimed:
