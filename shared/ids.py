@@ -7,6 +7,8 @@ import threading
 import time
 
 _CROCKFORD = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_PAIRS = [a + b for a in _CROCKFORD for b in _CROCKFORD]  # every 10-bit value as two base32 digits
+_SHIFTS = range(120, -1, -10)  # 26 digits = 130 bits, the top two always zero
 _RANDOM_BITS = 80
 _lock = threading.Lock()
 _last = 0
@@ -25,11 +27,7 @@ def _next_value() -> int:
 def ulid() -> str:
     """A 26-character monotonic ULID in Crockford base32."""
     value = _next_value()
-    chars = []
-    for _ in range(26):
-        value, digit = divmod(value, 32)
-        chars.append(_CROCKFORD[digit])
-    return "".join(reversed(chars))
+    return "".join([_PAIRS[(value >> shift) & 0x3FF] for shift in _SHIFTS])
 
 
 def new_id(prefix: str) -> str:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -37,10 +39,11 @@ from shared.errors import (
     pydantic_field_errors,
 )
 from shared.ids import new_id
-from shared.outbox import add_event
+from shared.outbox import add_event, insert_events
 from shared.pagination import keyset, page_of
 
 _create_adapter = TypeAdapter(ResponseCreate)
+RESPONSES: Table = Response.__table__  # type: ignore[attr-defined]
 
 
 @dataclass
@@ -94,7 +97,7 @@ class IngestContext:
         return self.units[path]
 
 
-def response_event(response: Response, version: SurveyVersion, event_type: str) -> ev.EventEnvelope:
+def response_event(response: Response | SimpleNamespace, version: SurveyVersion, event_type: str) -> ev.EventEnvelope:
     """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context."""
     questions = version_questions(version)
     data = ev.ResponseData(
@@ -158,7 +161,7 @@ class Prepared:
     version: SurveyVersion
     answers: dict[str, Any]
     unit: str | None
-    response: Response | None = None  # once stored
+    response: Response | SimpleNamespace | None = None  # once stored (a SimpleNamespace when written in bulk)
 
 
 @dataclass
@@ -168,7 +171,7 @@ class Duplicate:
     of: Response | Prepared
 
     @property
-    def response(self) -> Response | None:
+    def response(self) -> Response | SimpleNamespace | None:
         """The stored response it duplicates (None if its batch twin was rejected when stored)."""
         return self.of if isinstance(self.of, Response) else self.of.response
 
@@ -188,35 +191,74 @@ async def prepare(ctx: IngestContext, data: ResponseCreate) -> Prepared | Duplic
     return prepared
 
 
-async def store(ctx: IngestContext, item: Prepared, contact: Contact | None, *, source: str = "partner") -> Response:
-    """Write a prepared response and its event; the unit falls back to the contact's."""
+async def _response_fields(ctx: IngestContext, item: Prepared, contact: Contact | None, source: str) -> dict[str, Any]:
+    """The columns of a prepared response; the unit falls back to the contact's."""
     data, version, now = item.data, item.version, utcnow()
     unit = item.unit or (await _checked_unit(ctx, contact.unit) if contact is not None else None)
-    response = Response(
-        id=new_id("rsp"),
-        org=ctx.principal.org,
-        survey_id=item.survey.id,
-        survey_version=version.version,
-        external_id=data.external_id,
-        contact_id=contact.id if contact else None,
-        channel=data.channel,
-        source=source,
-        language=data.language or (contact.locale if contact else None),
-        unit=unit,
-        touchpoint_id=version.touchpoint_id,
-        attributes=dict(contact.attributes) if contact else {},
-        answers=item.answers,
-        finished=data.finished,
-        submitted_at=data.submitted_at or now,
-        completed_at=now if data.finished else None,
-        created_at=now,  # given, not defaulted: a default factory costs a signature inspection per object
-        updated_at=now,
-    )
+    return {
+        "id": new_id("rsp"),
+        "org": ctx.principal.org,
+        "survey_id": item.survey.id,
+        "survey_version": version.version,
+        "external_id": data.external_id,
+        "contact_id": contact.id if contact else None,
+        "channel": data.channel,
+        "source": source,
+        "language": data.language or (contact.locale if contact else None),
+        "unit": unit,
+        "touchpoint_id": version.touchpoint_id,
+        "attributes": dict(contact.attributes) if contact else {},
+        "answers": item.answers,
+        "finished": data.finished,
+        "submitted_at": data.submitted_at or now,
+        "completed_at": now if data.finished else None,
+        "anonymised_at": None,
+        "created_at": now,
+        "updated_at": now,
+    }
+
+
+def _event_type(response: Response | SimpleNamespace) -> str:
+    return ev.RESPONSE_COMPLETED if response.finished else ev.RESPONSE_UPDATED
+
+
+async def store(ctx: IngestContext, item: Prepared, contact: Contact | None, *, source: str = "partner") -> Response:
+    """Write a prepared response and its event (as ORM objects of the session)."""
+    response = Response(**await _response_fields(ctx, item, contact, source))
     ctx.session.add(response)
-    event_type = ev.RESPONSE_COMPLETED if data.finished else ev.RESPONSE_UPDATED
-    add_event(ctx.session, OutboxEvent, response_event(response, version, event_type))
+    add_event(ctx.session, OutboxEvent, response_event(response, item.version, _event_type(response)))
     item.response = response
     return response
+
+
+class BulkWriter:
+    """Many prepared responses and their events, written with one INSERT per table instead of ORM objects
+    (a batch's hot path: building and flushing 2,000 ORM objects cost more than everything else)."""
+
+    def __init__(self, ctx: IngestContext) -> None:
+        self.ctx = ctx
+        self.rows: list[dict[str, Any]] = []
+        self.events: list[ev.EventEnvelope] = []
+
+    async def add(self, item: Prepared, contact: Contact | None, *, source: str = "partner") -> SimpleNamespace:
+        """Stage one response (and its event); what is returned holds its columns as attributes."""
+        fields = await _response_fields(self.ctx, item, contact, source)
+        response = SimpleNamespace(**fields)
+        self.rows.append(fields)
+        self.events.append(response_event(response, item.version, _event_type(response)))
+        item.response = response
+        return response
+
+    async def write(self) -> None:
+        """Insert the staged rows and events in the current transaction (409 on a concurrent external_id)."""
+        session = self.ctx.session
+        await _flush(session)  # contacts first: the responses refer to them
+        if self.rows:
+            try:
+                await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
+            except IntegrityError as exc:
+                raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
+        await insert_events(session, OutboxEvent, self.events)
 
 
 async def _flush(session: AsyncSession) -> None:
@@ -228,19 +270,21 @@ async def _flush(session: AsyncSession) -> None:
 
 async def create_response(
     *, session: AsyncSession, principal: Principal, data: ResponseCreate
-) -> tuple[Response, bool]:
-    """Accept one partner response; a repeat of the same external_id and answers is found, not stored."""
+) -> tuple[Response | SimpleNamespace, bool]:
+    """Accept one partner response; a repeat of the same external_id and answers is found, not stored.
+    A new one is written in bulk form (no ORM objects): the same rows, a fraction of the CPU."""
     ctx = IngestContext(session, principal)
     await ctx.preload([data])
     prepared = await prepare(ctx, data)
     if isinstance(prepared, Duplicate):
-        assert prepared.response is not None  # a single request has no batch twins
+        assert isinstance(prepared.response, Response)  # a single request has no batch twins
         return prepared.response, False
     contact = None
     if data.contact is not None:
         contact, _ = await upsert_contact(session=session, principal=principal, data=data.contact)
-    response = await store(ctx, prepared, contact)
-    await _flush(session)
+    writer = BulkWriter(ctx)
+    response = await writer.add(prepared, contact)
+    await writer.write()
     return response, True
 
 
@@ -291,21 +335,22 @@ async def create_batch(*, session: AsyncSession, principal: Principal, items: li
         items=[prepared[i].data.contact for i in with_contact],  # type: ignore[misc]
     )
     contact_of: dict[int, Contact | CxloopError] = dict(zip(with_contact, contacts, strict=True))
-    stored: dict[int, Response] = {}
+    stored: dict[int, SimpleNamespace] = {}
+    writer = BulkWriter(ctx)
     for index, item in prepared.items():
         contact = contact_of.get(index)
         try:
             if isinstance(contact, CxloopError):
                 raise contact
-            stored[index] = await store(ctx, item, contact)
+            stored[index] = await writer.add(item, contact)
         except CxloopError as exc:
             rejected.append(_rejection(index, exc))
-    await _flush(session)
+    await writer.write()
     return _batch_result(stored, duplicates, rejected)
 
 
 def _batch_result(
-    stored: dict[int, Response], duplicates: dict[int, Duplicate], rejected: list[BatchRejection]
+    stored: dict[int, SimpleNamespace], duplicates: dict[int, Duplicate], rejected: list[BatchRejection]
 ) -> BatchResult:
     items = [BatchItem(index=i, id=r.id, status="accepted") for i, r in stored.items()]
     for index, duplicate in duplicates.items():
