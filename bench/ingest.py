@@ -348,41 +348,7 @@ def loop_lag(report: Report, *, stack: Stack, seconds: float, bearer: str, surve
 
 # ---------------------------------------------------------------------------------------------- findings
 
-FINDINGS = [
-    "profiled (survey_api under wrk, 16 connections): py-spy record/top, perf (77 % of samples in libpython: "
-    "interpreted Python spread over ~10,600 function calls a request, no single hot spot), cProfile of the server "
-    "process, pyinstrument of create_response / create_batch in process. Per accepted response, before the fixes: "
-    "13 PostgreSQL round trips in two transactions (Idempotency-Key claim: pool pre-ping, BEGIN, INSERT, COMMIT; "
-    "the create: pre-ping, BEGIN, SELECT earlier response by external_id, SELECT survey, SELECT its version, "
-    "INSERT outbox, INSERT response, UPDATE the key, COMMIT), each costing ~0.15-0.3 ms of CPU through "
-    "SQLAlchemy's async ORM (raw psycopg: ~0.06 ms); the token and scope dependencies were sync functions, so "
-    "FastAPI ran each in the anyio thread pool (two thread hops a request); every SQLModel object whose "
-    "default_factory fields are left out pays an inspect.signature call per field.",
-    "changed: token verification and scope checks are async dependencies (a worker thread only when keys are "
-    "read from a JWKS file/URL); the Idempotency-Key claim is one autocommitted INSERT (3 round trips fewer, same "
-    "409-in-flight / replay / release semantics); the survey and its published version are read in one joined "
-    "query; the key's done-UPDATE skips ORM session synchronisation; Response and outbox rows get their timestamps "
-    "explicitly. 10 round trips a response now. Dispatcher (loop lag): a commit that staged outbox events wakes "
-    "the dispatcher of its process at once (no 0.5 s poll), every destination of a batch is posted to "
-    "concurrently, and on PostgreSQL 4 drains run at once (SKIP LOCKED claims, as between replicas).",
-    "before/after (A/B in development, the previous commit's code in a git worktree against this one, same "
-    "machine, minutes apart): single ingest at 1/16/64 connections 95/112/111 -> 128/157/157 requests/s, survey_api "
-    "CPU 8.9/8.6/8.8 -> 6.7/6.2/6.3 ms a request; batch 453 -> 414 ms of CPU a 1,000-item call. Loop lag with the "
-    "old dispatcher (first run of this benchmark, 63 requests/s, machine shared with another benchmark): p50 "
-    "0.52 s / 0.77 s, p99 1.80 s / 2.00 s (metrics / case).",
-    "what stands in the way of 50 % of the floor: the floor spends ~0.2-0.3 ms of CPU and one round trip per "
-    "request; cxloop spends ~6-7 ms of CPU: FastAPI request validation and dependencies, a JWT check, "
-    "SQLAlchemy ORM sessions (unit of work, identity map, greenlet bridge) for 10 statements in two transactions "
-    "(the claim must commit on its own so a concurrent repeat sees it in flight), the outbox row and its "
-    "self-contained event payload. Reaching 50 % would need ~0.5 ms: the write path in raw psycopg with pipelined "
-    "statements, no ORM, one transaction (which changes the documented 409-in-flight behaviour) - a rewrite, not "
-    "a hot-path fix. Batch: ~0.4 s of CPU per 1,000 items (2,000 ORM objects, events, insertmanyvalues flush) "
-    "against ~20 ms for COPY; 25 % would need bulk core inserts or COPY in the service.",
-    "not changed: SQLAlchemy's pool (pool_size + equal overflow) closes overflow connections on check-in, so above "
-    "10 concurrent requests survey_api reconnects under load (seen as _connect_gen in the profile), but "
-    "CXLOOP_DATABASE_POOL_SIZE=20 changed CPU a request by under 3 %; the pre-ping round trip per checkout stays "
-    "(it guards against connections PostgreSQL dropped).",
-]
+FINDINGS = "what was profiled and changed, with before/after figures, and what stands in the way: bench/PROFILE.md"
 
 
 # ---------------------------------------------------------------------------------------------- the run
@@ -430,7 +396,7 @@ def run(report: Report, *, seconds: float = 8.0) -> dict[str, float]:
         "from the benchmark process."
     )
     stack = Stack.start(prefix=PREFIX)
-    report.notes.extend(FINDINGS)
+    report.notes.append(FINDINGS)
     with running(*stack.servers.values()):
         survey_id = publish_survey(stack.url("survey"), bearer)
         figures |= loop_lag(report, stack=stack, seconds=seconds * 2, bearer=bearer, survey_id=survey_id)
