@@ -23,7 +23,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
-	$(BIN)/mypy shared services cxloop
+	$(BIN)/mypy shared services cxloop bench
 	$(BIN)/pytest -n 2
 
 # Benchmarks against floors on this machine's PostgreSQL (not part of `make test`); needs wrk (installed here

@@ -297,7 +297,7 @@ def copy_lines(table: Table, records: list[dict[str, Any]]) -> str:
 
 def _ddl(table: Table) -> tuple[list[str], list[str]]:
     """The statements that drop, and those that recreate, the table's primary key and indexes."""
-    dialect = postgresql.dialect()
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
     key = table.primary_key
     drop = [f'ALTER TABLE {table.name} DROP CONSTRAINT "{key.name}"']
     create = [str(AddConstraint(key).compile(dialect=dialect))]
