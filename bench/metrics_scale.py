@@ -415,8 +415,8 @@ def _report(report: Report, size: int, question: Question, indexed: bool) -> Non
     else:
         target = "index used"
         met = indexed
-    ratio = f"{speedup:.0f}x faster than raw" if speedup >= 10 else f"{speedup:.2f}x as fast as raw"
-    report.add(section, question.name, value, floor_text, ratio, target,
+    shown = f"{speedup:.0f}x faster than raw" if speedup >= 10 else f"{speedup:.2f}x as fast as raw"
+    report.add(section, question.name, value, floor_text, shown, target,
                met=met if judged else None)  # fmt: skip
 
 
