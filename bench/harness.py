@@ -14,15 +14,14 @@ import shutil
 import socket
 import subprocess
 import sys
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 from sqlalchemy.engine import make_url
 
+from cxloop import supervisor
 from shared.auth import mint_token
 from shared.settings import CommonSettings
 
@@ -81,16 +80,9 @@ def memory_kib(pid: int, field_name: str) -> int:
 
 
 def wait_ready(base_url: str, *, seconds: float = 60.0) -> None:
-    """Wait until `/readyz` answers 200."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{base_url} did not become ready (see {LOG_DIR})")
+    """Wait until `/readyz` answers 200, or fail saying where the logs are."""
+    if not supervisor.wait_ready(base_url, seconds=seconds):
+        raise RuntimeError(f"{base_url} did not become ready (see {LOG_DIR})")
 
 
 @dataclass

@@ -54,7 +54,6 @@ BATCH_TARGET = 0.25
 LAG_TARGET_SECONDS = 2.0
 ARRIVAL_TIMEOUT_SECONDS = 90.0
 POST_UNIQUE = BENCH_DIR / "wrk" / "post_unique.lua"
-POST_SCORED = BENCH_DIR / "wrk" / "post_scored.lua"
 SCOPES = ["surveys:read", "surveys:write", "responses:read", "responses:write"]
 SURVEY: dict[str, Any] = {
     "name": "Bench NPS",
@@ -302,7 +301,7 @@ def loop_lag(report: Report, *, stack: Stack, seconds: float, bearer: str, surve
     """Part 4: the single-ingest load (every score in turn) with metrics and loop consuming survey's outbox."""
     tag = f"lag-{uuid.uuid4().hex[:6]}"
     env = {"BENCH_BODY": single_body(survey_id, "{score}"), "BENCH_TOKEN": bearer, "BENCH_PATH": "/v1/responses"}
-    load = wrk_run(stack.url("survey"), POST_SCORED, connections=LAG_CONNECTIONS, seconds=seconds,
+    load = wrk_run(stack.url("survey"), POST_UNIQUE, connections=LAG_CONNECTIONS, seconds=seconds,
                    env={**env, "BENCH_RUN": tag})  # fmt: skip
 
     def arrived() -> bool:

@@ -53,7 +53,7 @@ def announce(specs: list[ServiceSpec], *, host: str, token: str, port_offset: in
         deadline = time.monotonic() + READY_TIMEOUT_SECONDS
         pending = list(specs)
         while pending and time.monotonic() < deadline:
-            pending = [s for s in pending if not _ready(_url(s, host, port_offset))]
+            pending = [s for s in pending if not is_ready(_url(s, host, port_offset))]
             time.sleep(0.3)
         lines = ["", "cxloop is " + ("ready:" if not pending else "NOT ready (see the logs above):")]
         urls = {s.name: _url(s, host, port_offset) for s in specs}
@@ -66,11 +66,22 @@ def announce(specs: list[ServiceSpec], *, host: str, token: str, port_offset: in
     threading.Thread(target=wait_then_print, daemon=True).start()
 
 
-def _ready(url: str) -> bool:
+def is_ready(url: str) -> bool:
+    """Whether the service at `url` answers `/readyz` with 200 now."""
     try:
         return httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def wait_ready(url: str, *, seconds: float = READY_TIMEOUT_SECONDS) -> bool:
+    """Poll `/readyz` until it answers 200 (True) or `seconds` have passed (False)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if is_ready(url):
+            return True
+        time.sleep(0.2)
+    return False
 
 
 def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1, port_offset: int = 0) -> int:

@@ -1,6 +1,8 @@
--- wrk script: POST a JSON body in which every "{n}" becomes a value unique to the request; the same value is
--- sent as the Idempotency-Key. Environment: BENCH_PATH, BENCH_BODY, BENCH_RUN (prefix of the unique values),
--- BENCH_TOKEN (a bearer token, optional). done() prints one JSON line that bench/harness.py reads.
+-- wrk script: POST a JSON body in which every "{n}" becomes a value unique to the request (also sent as the
+-- Idempotency-Key) and every "{score}" an NPS score 0..10 picked from the request counter ((7 * counter) % 11:
+-- every score in turn, 7 of 11 requests detractors). Environment: BENCH_PATH, BENCH_BODY, BENCH_RUN (prefix of
+-- the unique values), BENCH_TOKEN (a bearer token, optional). done() prints one JSON line that
+-- bench/harness.py reads.
 local path = os.getenv("BENCH_PATH")
 local template = os.getenv("BENCH_BODY")
 local run = os.getenv("BENCH_RUN") or "run"
@@ -14,7 +16,8 @@ request = function()
   if token and token ~= "" then
     headers["Authorization"] = "Bearer " .. token
   end
-  local body = template:gsub("{n}", n)
+  local score = tostring((7 * counter) % 11)
+  local body = template:gsub("{n}", n):gsub("{score}", score)
   return wrk.format("POST", path, headers, body)
 end
 

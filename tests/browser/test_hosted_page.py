@@ -22,6 +22,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from sqlmodel import Session, create_engine, select
 
+from cxloop import supervisor
 from cxloop.migrations import upgrade
 from services.survey_api.invitations import hash_token, new_token
 from services.survey_api.models import Invitation
@@ -87,11 +88,8 @@ def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"survey_api exited: {log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
+        if supervisor.is_ready(base_url):
+            return
         time.sleep(0.2)
     raise RuntimeError(f"survey_api did not become ready: {log.read_text()[-3000:]}")
 

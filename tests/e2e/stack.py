@@ -11,8 +11,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
+from cxloop import supervisor
 from tests.conftest import TEST_SECRET
 
 SERVICES = ("survey", "metrics", "loop")
@@ -83,15 +82,8 @@ class Stack:
 
 def wait_ready(base_url: str) -> None:
     """Wait until `/readyz` answers 200."""
-    deadline = time.monotonic() + READY_SECONDS
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{base_url}/readyz", timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise RuntimeError(f"{base_url} did not become ready")
+    if not supervisor.wait_ready(base_url, seconds=READY_SECONDS):
+        raise RuntimeError(f"{base_url} did not become ready")
 
 
 def eventually(check: object, *, seconds: float = 90.0, every: float = 0.5) -> object:
