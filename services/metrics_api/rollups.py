@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Table, bindparam, case, delete, func, update
+from sqlalchemy import Date, Table, bindparam, case, cast, delete, func, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -168,9 +168,18 @@ async def _orgs(session: AsyncSession) -> list[str]:
 async def _redate(
     session: AsyncSession, org: str, zone: ZoneInfo, model: type[MetricsTable], names: tuple[str, ...]
 ) -> int:
-    """Recompute the day column of `model`'s rows of `org` from their time, in `zone`; how many changed."""
+    """Recompute the day column of `model`'s rows of `org` from their time, in `zone`; how many changed.
+
+    PostgreSQL does it in one UPDATE (its time zone database is IANA's too), so 10 M facts never travel into
+    Python; SQLite, which has no time zones, reads them and writes back the changed ones in chunks.
+    """
     table: Table = model.__table__  # type: ignore[attr-defined]
     id_name, time_name, day_name = names
+    if session.get_bind().dialect.name == "postgresql":
+        local_day = cast(func.timezone(zone.key, table.c[time_name]), Date)
+        changed = update(table).where(table.c.org == org, table.c[day_name] != local_day).values({day_name: local_day})
+        result: Any = await session.exec(changed)  # type: ignore[call-overload]
+        return int(result.rowcount)
     query = select(table.c[id_name], table.c[time_name], table.c[day_name]).where(table.c.org == org).distinct()
     changes = []
     for row_id, instant, day in (await session.exec(query)).all():
