@@ -101,6 +101,7 @@ def create_service_app(
     """A FastAPI app wired the way every cxloop service is: one database, one error shape, one middleware."""
     db = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
     dispatcher = Dispatcher(db=db, table=outbox_table, settings=settings, source=source)
+    idempotency = IdempotentRunner(db, idempotency_table, ttl=dt.timedelta(hours=settings.idempotency_ttl_hours))
     hooks = _webhooks(db, settings, webhooks)
     if hooks is not None:
         dispatcher.local = {"webhooks": hooks.fan_out}
@@ -109,7 +110,7 @@ def create_service_app(
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
-        loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [dispatcher.run]
+        loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [dispatcher.run, idempotency.purge_loop]
         loops += [partial(loop, app) for loop in background]
         tasks = [asyncio.create_task(loop(stop)) for loop in loops] if settings.background_tasks else []
         yield
@@ -129,7 +130,7 @@ def create_service_app(
     app.state.db = db
     app.state.verifier = TokenVerifier(settings)
     app.state.http_metrics = metrics = HttpMetrics()
-    app.state.idempotency = IdempotentRunner(db, idempotency_table)
+    app.state.idempotency = idempotency
     app.state.dispatcher = dispatcher
     app.state.webhooks = hooks
     install_error_handlers(app)

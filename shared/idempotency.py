@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
@@ -22,6 +25,7 @@ from shared.errors import Conflict, Unprocessable
 
 # A request that has not finished after this long is taken to have died; its key may be used again.
 IN_FLIGHT_TIMEOUT = dt.timedelta(minutes=2)
+PURGE_EVERY_SECONDS = 600.0
 REPLAY_HEADER = "Idempotent-Replayed"
 
 IdempotencyKeyHeader = Annotated[
@@ -64,11 +68,37 @@ def _outcome(result: BaseModel | tuple[BaseModel, int], default_status: int) -> 
 
 
 class IdempotentRunner:
-    """Runs creating requests so that a retried one replays its first answer instead of acting twice."""
+    """Runs creating requests so that a retried one replays its first answer instead of acting twice.
 
-    def __init__(self, db: Database, table: type[IdempotencyRecordFields]) -> None:
+    Keys are remembered for `ttl` (CXLOOP_IDEMPOTENCY_TTL_HOURS, 24 h by default, as partners retry within
+    minutes or hours); `purge` forgets older ones, so the table holds about a day of writes, not every write.
+    """
+
+    def __init__(
+        self, db: Database, table: type[IdempotencyRecordFields], *, ttl: dt.timedelta = dt.timedelta(hours=24)
+    ) -> None:
         self.db = db
         self.table = table
+        self.ttl = ttl
+
+    async def purge(self, now: dt.datetime | None = None) -> int:
+        """Forget the keys first used more than `ttl` ago (done or abandoned); how many."""
+        cutoff = (now or utcnow()) - self.ttl
+        async with self.db.sessions() as session, session.begin():
+            result: Any = await session.exec(  # type: ignore[call-overload]
+                delete(self.table).where(col(self.table.created_at) < cutoff)
+            )
+            return int(result.rowcount)
+
+    async def purge_loop(self, stop: asyncio.Event, every: float = PURGE_EVERY_SECONDS) -> None:
+        """Purge expired keys now and then until stopped (a failed pass is logged and retried next time)."""
+        while not stop.is_set():
+            try:
+                await self.purge()
+            except Exception:
+                logging.getLogger("cxloop.idempotency").exception("purging expired Idempotency-Keys failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=every)
 
     async def run(
         self,

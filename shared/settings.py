@@ -35,6 +35,9 @@ class CommonSettings(BaseSettings):
     )
     webhooks_disable_after_hours: int = Field(default=72, ge=1, le=24 * 30)
     background_tasks: bool = Field(default=True, description="Run the outbox dispatcher (and sweepers) in-process")
+    idempotency_ttl_hours: int = Field(
+        default=24, ge=1, le=24 * 365, description="How long an Idempotency-Key is remembered (then purged)"
+    )
     public_rate_per_minute: int = Field(
         default=60, ge=1, description="Public routes: requests a minute per invitation token, 5x per client address"
     )

@@ -104,6 +104,46 @@ async def test_concurrent_repeats_create_once(survey_client: httpx.AsyncClient, 
     assert await count_units(survey_client, headers) == 1
 
 
+async def test_expired_keys_are_purged_and_free_again(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    headers = auth(scopes=WRITE)
+    for key, path in [("k-old", "emea"), ("k-new", "amer")]:
+        created = await survey_client.post(
+            "/v1/units", json={"path": path, "name": path.upper()}, headers={**headers, "Idempotency-Key": key}
+        )
+        assert created.status_code == 201
+    async with survey_app.state.db.sessions() as session, session.begin():
+        old = await session.get(IdempotencyRecord, ("acme", "tester", "k-old"))
+        assert old is not None
+        old.created_at = utcnow() - dt.timedelta(hours=25)  # the default TTL is 24 hours
+    runner = survey_app.state.idempotency
+    assert runner.ttl == dt.timedelta(hours=24)
+    assert await runner.purge() == 1
+    assert await runner.purge() == 0
+    async with survey_app.state.db.sessions() as session:
+        assert await session.get(IdempotencyRecord, ("acme", "tester", "k-old")) is None
+        assert await session.get(IdempotencyRecord, ("acme", "tester", "k-new")) is not None
+    # Forgotten: the old key now starts a new request (another body is no longer a 422); the kept one replays.
+    reused = await survey_client.post(
+        "/v1/units", json={"path": "apac", "name": "APAC"}, headers={**headers, "Idempotency-Key": "k-old"}
+    )
+    assert reused.status_code == 201
+    replayed = await survey_client.post(
+        "/v1/units", json={"path": "amer", "name": "AMER"}, headers={**headers, "Idempotency-Key": "k-new"}
+    )
+    assert replayed.headers["idempotent-replayed"] == "true"
+
+
+def test_the_ttl_is_a_setting() -> None:
+    from services.survey_api.main import create_app
+    from services.survey_api.settings import SurveySettings
+    from tests.conftest import TEST_SETTINGS
+
+    app = create_app(SurveySettings(**TEST_SETTINGS, database_url="sqlite:///:memory:", idempotency_ttl_hours=2))
+    assert app.state.idempotency.ttl == dt.timedelta(hours=2)
+
+
 def _fingerprint_of(body: dict[str, str]) -> str:
     """The fingerprint the server computes for POST /v1/units with `body`."""
     from fastapi import Request
