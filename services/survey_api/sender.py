@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 from fastapi import FastAPI
-from sqlalchemy import update
 from sqlmodel import col, select
 
 from services.survey_api.delivery import (
@@ -46,7 +45,7 @@ from services.survey_api.reminders import send_reminders
 from services.survey_api.settings import SurveySettings
 from services.survey_api.sms import Sms
 from services.survey_api.transport import Outcome
-from shared.db import Database, utcnow
+from shared.db import Database, claim_statement, utcnow
 
 logger = logging.getLogger("cxloop.sender")
 MAX_ATTEMPTS = 10
@@ -174,26 +173,25 @@ async def send_due(app_or_db: FastAPI | Database, settings: SurveySettings, now:
 
 
 async def _expire_batch(db: Database, now: dt.datetime) -> int:
-    due = (
-        select(Invitation.id)
-        .where(col(Invitation.status).not_in(FINAL), col(Invitation.expires_at) <= now)
-        .limit(EXPIRY_BATCH)
+    claim = claim_statement(
+        Invitation,
+        where=[col(Invitation.status).not_in(FINAL), col(Invitation.expires_at) <= now],
+        values={"updated_at": now},
+        limit=EXPIRY_BATCH,
+        order_by=[col(Invitation.id)],
+        skip_locked=db.is_postgres,
+        recheck=True,
     )
-    if db.is_postgres:
-        due = due.with_for_update(skip_locked=True)
-    touch = update(Invitation).where(col(Invitation.id).in_(due.scalar_subquery())).values(updated_at=now)
     async with db.sessions() as session, session.begin():
-        touched = touch.returning(col(Invitation.id)).execution_options(synchronize_session=False)
-        ids = [row[0] for row in (await session.exec(touched)).all()]  # type: ignore[call-overload]
-        if not ids:
+        invitations = list((await session.exec(claim)).scalars().all())  # type: ignore[call-overload]
+        if not invitations:
             return 0
-        invitations = (await session.exec(select(Invitation).where(col(Invitation.id).in_(ids)))).all()
         surveys = await session.exec(select(Survey).where(col(Survey.id).in_({i.survey_id for i in invitations})))
         by_id = {s.id: s for s in surveys.all()}
         for invitation in invitations:
             invitation.next_attempt_at = None
             advance(session, invitation, "expired", survey=by_id.get(invitation.survey_id), now=now)
-    return len(ids)
+    return len(invitations)
 
 
 async def expire_due(app_or_db: FastAPI | Database, now: dt.datetime | None = None) -> int:
