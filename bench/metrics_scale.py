@@ -39,6 +39,7 @@ from bench.harness import (
     service,
     token,
 )
+from cxloop.migrations import upgrade
 from services.metrics_api.period import today
 
 SECTION = "metrics at scale"
@@ -110,8 +111,6 @@ def _head() -> str:
 
 def load(size: int, *, workers: int) -> Loaded:
     """The bench database of `size` responses ending now: reused when its marker matches, else loaded."""
-    from cxloop.migrations import upgrade
-
     name = f"bench_metrics_scale_{size}"
     end = facts_bulk.bench_end()
     today_here = end.astimezone(facts_bulk.ZONE).date().isoformat()
@@ -232,6 +231,8 @@ def _check_scorecard(current: dt.date) -> Callable[[dict[str, Any], list[list[tu
             raise AssertionError(f"scorecard responses {card['responses']} != raw SQL {responses[0][0]}")
         if [(r["code"], r["count"]) for r in card["top_reasons"]] != [tuple(r) for r in reasons]:
             raise AssertionError(f"scorecard top reasons {card['top_reasons']} != raw SQL {reasons}")
+        if card["degraded"]:  # loop_api runs beside it: its case figures must be in every timed answer
+            raise AssertionError(f"scorecard degraded: {card['degraded']}")
 
     return check
 
@@ -438,8 +439,12 @@ def run_size(report: Report, size: int, *, requests: int, workers: int) -> None:
         f"rows: {counts}."
     )
     bearer = token(["metrics:read"])
-    port = free_port()
-    server = service("metrics", {"metrics": loaded.url}, {"metrics": port}).start()
+    # loop_api runs beside it (on an empty database): a scorecard asks it for its case figures, as in production.
+    loop_db = fresh_database("bench_metrics_scale_loop")
+    upgrade("loop_api", loop_db)
+    ports = {"metrics": free_port(), "loop": free_port()}
+    loop = service("loop", {"loop": loop_db}, ports).start()
+    server = service("metrics", {"metrics": loaded.url, "loop": loop_db}, ports).start()
     try:
         with httpx.Client(base_url=server.url, headers={"Authorization": f"Bearer {bearer}"}, timeout=120) as client:
             day = today(facts_bulk.ZONE)
@@ -452,6 +457,7 @@ def run_size(report: Report, size: int, *, requests: int, workers: int) -> None:
                 report.notes.append(f"{label} EXPLAIN, {question.name}: " + "; ".join(question.plans))
     finally:
         server.stop()
+        loop.stop()
     report.notes.append(f"{label}: the whole size took {time.perf_counter() - began:.0f} s.")
 
 

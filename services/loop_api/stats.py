@@ -22,6 +22,7 @@ from services.loop_api.case_filters import visible
 from services.loop_api.models import Case
 from services.loop_api.schemas.stats import CaseStats, GroupBy, Outcomes, StatsFigures, StatsGroup
 from shared.auth import Principal
+from shared.db import in_subtrees
 from shared.errors import invalid
 
 MAX_DURATIONS = 100_000
@@ -101,12 +102,16 @@ async def case_stats(
     end: dt.datetime,
     by: GroupBy | None,
     now: dt.datetime,
+    unit: str | None = None,
 ) -> CaseStats:
-    """The figures of the caller's cases opened in [start, end), overall and per owner, team or unit."""
+    """The figures of the caller's cases opened in [start, end) (in `unit`'s subtree when given), overall and per
+    owner, team or unit."""
     # A Core select: rows stay tuples when the columns are swapped (sqlmodel's would yield scalars).
     base: Any = visible(select(col(Case.id)), principal).where(
         col(Case.created_at) >= start, col(Case.created_at) < end
     )
+    if unit is not None:
+        base = base.where(in_subtrees(col(Case.unit), [unit]))
     group: Any = col(GROUP_COLUMNS[by]) if by is not None else null()
     durations = await _durations(session, base, group)
     overall_row = (await session.exec(base.with_only_columns(*_aggregates(now)))).one()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
+from services.metrics_api.case_figures import CaseFigures
 from services.metrics_api.ingest import handle_events
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
 from services.metrics_api.routes import benchmarks, metrics, scorecards, targets
@@ -16,10 +17,11 @@ ACCEPTS = ("response.", "contact.erased", "invitation.")
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     """Build the metrics_api app (settings from the environment unless given)."""
-    return create_service_app(
+    settings = settings or get_settings()
+    app = create_service_app(
         title="cxloop metrics_api",
         description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
-        settings=settings or get_settings(),
+        settings=settings,
         routers=[metrics.router, scorecards.router, targets.router, benchmarks.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
@@ -28,6 +30,8 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         org_settings_model=MetricsOrgSettings,
         consumer=EventConsumer(inbox=InboxEvent, accepts=ACCEPTS, handler=handle_events),
     )
+    app.state.case_figures = CaseFigures(settings, lambda: app.state.dispatcher.clients.get("loop"))
+    return app
 
 
 app = create_app()

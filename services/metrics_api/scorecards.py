@@ -7,8 +7,9 @@ CSAT and CES answers on several scales are never mixed: a scorecard reports the 
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Coroutine, Iterable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -24,6 +25,7 @@ from services.metrics_api.queries import Filters, Scope
 from services.metrics_api.references import active_targets
 from services.metrics_api.rollups import KIND_TABLE, REASON_TABLE, RESPONSE_TABLE
 from services.metrics_api.schemas import MetricsOrgSettings, Scorecard
+from services.metrics_api.schemas.scorecards import ScorecardCases
 from services.metrics_api.sql import one_of
 from shared.auth import Principal
 from shared.org_settings import load_org_settings
@@ -32,6 +34,7 @@ KINDS = ("nps", "csat", "ces")
 TREND_WEEKS = 12
 TOP_REASONS = 5
 KindRow = tuple[str, dt.date, tuple[int, int], list[int]]
+CaseSource = Callable[[Period], Coroutine[Any, Any, ScorecardCases | None]]
 
 
 async def _kind_rows(session: AsyncSession, scope: Scope, first: dt.date, last: dt.date) -> list[KindRow]:
@@ -115,14 +118,18 @@ async def _top_reasons(session: AsyncSession, scope: Scope, period: Period) -> l
     return [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
 
 
-async def scorecard(*, session: AsyncSession, principal: Principal, unit: str | None, days: int) -> Scorecard:
-    """The scorecard of a unit (or the org, or the token's units) over the last `days` days, today included."""
+async def scorecard(
+    *, session: AsyncSession, principal: Principal, unit: str | None, days: int, cases: CaseSource | None = None
+) -> Scorecard:
+    """The scorecard of a unit (or the org, or the token's units) over the last `days` days, today included.
+    `cases` asks loop_api for the period's case figures, while the rollups are read."""
     settings = await load_org_settings(session, table=OrgSettingsRow, model=MetricsOrgSettings, org=principal.org)
     zone = ZoneInfo(settings.timezone)
     scope = resolve_scope(principal, unit)
     last = today(zone)
     current = Period(first=last - dt.timedelta(days=days - 1), last=last, zone=zone)
     previous = current.previous()
+    asked = asyncio.create_task(cases(current)) if cases is not None else None
     trend_first = bucket_of(last, "week") - dt.timedelta(weeks=TREND_WEEKS - 1)
     rows = await _kind_rows(session, scope, min(previous.first, trend_first), last)
     targets: dict[str, Target] = {}
@@ -137,4 +144,7 @@ async def scorecard(*, session: AsyncSession, principal: Principal, unit: str | 
         body[kind] = _metric(rows, kind, (current, previous), settings.min_sample, targets.get(kind))
     body["trend"] = _trend(rows, last, settings.min_sample)
     body["top_reasons"] = await _top_reasons(session, scope, current)
+    if asked is not None:
+        body["cases"] = await asked
+        body["degraded"] = ["cases"] if body["cases"] is None else []
     return Scorecard.model_validate(body)

@@ -168,6 +168,10 @@ async def test_by_unit_and_team_range_and_units(
     assert french["overall"]["cases"] == 2
     assert [g["key"] for g in french["groups"]] == ["bob"]
     assert (await stats(auth(org="globex", scopes=RW)))["overall"]["cases"] == 0
+    # `unit`: that unit and its subtree (what a unit's scorecard asks for); inside a token's units too.
+    assert (await stats(unit="emea", **monday_to_tuesday))["overall"]["cases"] == 4
+    assert (await stats(unit="emea/de", **monday_to_tuesday))["overall"]["first_contacts"] == 2
+    assert (await stats(auth(scopes=RW, units=["emea/fr"]), unit="emea/de"))["overall"]["cases"] == 0
 
 
 async def test_invalid_ranges(loop_client: httpx.AsyncClient, auth: TokenFactory) -> None:

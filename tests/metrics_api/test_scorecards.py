@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 
-from tests.conftest import TokenFactory
+from tests.conftest import TokenFactory, client_for
+from tests.loop_api.helpers import open_case
 from tests.metrics_api.conftest import Ingest
 from tests.metrics_api.events import days_ago, nps_scores, question, response_event, scored
 
@@ -143,3 +146,89 @@ class TestScorecard:
         await ingest(scored([7, 7, 6, 1, 7], key="csat7", questions=seven))
         body = await card(metrics_client, auth(scopes=READ))
         assert (body["csat"]["scale_max"], body["csat"]["n"], body["csat"]["value"]) == (7, 5, 80.0)
+
+
+class TestCaseFigures:
+    """The scorecard asks loop_api for the period's cases, and renders without them (saying so) when it can't."""
+
+    @pytest.fixture
+    async def loop_wired(self, metrics_app: FastAPI, loop_app: FastAPI) -> AsyncIterator[None]:
+        clients = metrics_app.state.dispatcher.clients
+        async with client_for(loop_app, "loop") as loop:
+            metrics_app.state.dispatcher.clients = {**clients, "loop": loop}
+            yield
+        metrics_app.state.dispatcher.clients = clients
+
+    async def test_cases_of_the_unit_and_period(
+        self, metrics_client: Client, loop_client: Client, auth: TokenFactory, ingest: Ingest, loop_wired: None
+    ) -> None:
+        service = auth(org="system", scopes="events:write", sub="survey-dispatcher")
+        reader = auth(scopes="cases:read cases:write")
+        for unit in ("emea/de", "emea/de/berlin", "amer"):
+            await open_case(loop_client, service, reader, unit=unit)
+        await ingest(scored([3, 9], unit="emea/de", submitted_at=days_ago(1)))
+        emea = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
+        assert emea["degraded"] == []
+        assert emea["cases"]["opened"] == 2
+        assert emea["cases"]["first_contacts"] == 0
+        assert emea["nps"]["n"] == 2
+        everything = await card(metrics_client, auth(scopes=READ))
+        assert everything["cases"]["opened"] == 3
+        only_amer = await card(metrics_client, auth(scopes=READ, units=["amer"]))  # the token's units, in loop too
+        assert only_amer["cases"]["opened"] == 1
+        elsewhere = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/apac")
+        assert elsewhere["cases"]["opened"] == 0
+
+    async def test_loop_down_renders_without_case_figures(
+        self, metrics_app: FastAPI, metrics_client: Client, auth: TokenFactory, ingest: Ingest
+    ) -> None:
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
+        clients = metrics_app.state.dispatcher.clients
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://loop") as down:
+            metrics_app.state.dispatcher.clients = {**clients, "loop": down}
+            await ingest(scored([10, 9, 2], unit="emea/de", submitted_at=days_ago(1)))
+            body = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
+        metrics_app.state.dispatcher.clients = clients
+        assert (body["cases"], body["degraded"]) == (None, ["cases"])
+        assert body["nps"]["n"] == 3  # everything metrics holds itself is there
+
+    async def test_an_answer_is_kept_for_a_minute_a_failure_is_not(
+        self, metrics_app: FastAPI, metrics_client: Client, auth: TokenFactory
+    ) -> None:
+        asked: list[httpx.Request] = []
+        overall = {"cases": 4, "first_contacts": 3, "median_hours_to_first_contact": 2.5, "saved": 1}
+        overall |= {"first_contact_within_sla_rate": 0.75, "resolved_within_sla_rate": None, "saved_rate": 0.5}
+
+        def loop(request: httpx.Request) -> httpx.Response:
+            asked.append(request)
+            if len(asked) == 1:
+                return httpx.Response(503)
+            return httpx.Response(200, json={"overall": overall})
+
+        clients = metrics_app.state.dispatcher.clients
+        async with httpx.AsyncClient(transport=httpx.MockTransport(loop), base_url="http://loop") as fake:
+            metrics_app.state.dispatcher.clients = {**clients, "loop": fake}
+            first = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
+            second = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
+            third = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
+        metrics_app.state.dispatcher.clients = clients
+        assert (first["cases"], first["degraded"]) == (None, ["cases"])
+        assert (
+            second["cases"]
+            == third["cases"]
+            == {
+                "opened": 4,
+                "first_contacts": 3,
+                "median_hours_to_first_contact": 2.5,
+                "first_contact_within_sla_rate": 0.75,
+                "resolved_within_sla_rate": None,
+                "saved": 1,
+                "saved_rate": 0.5,
+            }
+        )
+        assert len(asked) == 2  # the failure was asked again; the answer was kept
+        assert asked[1].url.path == "/v1/cases/stats"
+        assert asked[1].url.params["unit"] == "emea"
+        assert asked[1].headers["authorization"].startswith("Bearer ")

@@ -17,6 +17,7 @@ from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
 from shared.pagination import CursorQuery, LimitQuery, Page
+from shared.schemas.common import UnitPath
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 422))
 Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
@@ -53,6 +54,7 @@ async def case_stats(
     ] = None,
     end: Annotated[AwareDatetime | None, Query(alias="to", description="Opened before; default now")] = None,
     by: Annotated[GroupBy | None, Query(description="Also per owner, team or unit")] = None,
+    unit: Annotated[UnitPath | None, Query(description="Only cases of this unit and its subtree")] = None,
 ) -> CaseStats:
     """Time to first contact (median, p90), shares within SLA, saved rate and outcomes of cases opened in range."""
     end = end or now
@@ -61,7 +63,7 @@ async def case_stats(
         raise invalid("to", "must be after `from`", "empty_range")
     if end - start > dt.timedelta(days=MAX_STATS_DAYS):
         raise invalid("from", f"the range is at most {MAX_STATS_DAYS} days", "range_too_long")
-    return await stats.case_stats(session=session, principal=principal, start=start, end=end, by=by, now=now)
+    return await stats.case_stats(session=session, principal=principal, start=start, end=end, by=by, now=now, unit=unit)
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses={200: {"headers": ETAG}, **problem_responses(404)})

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.metrics_api import scorecards
+from services.metrics_api.case_figures import CaseFigures
 from services.metrics_api.schemas import Scorecard
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
@@ -43,10 +45,18 @@ def _cached(request: Request, card: Scorecard) -> Response:
     return Response(content=body, media_type="application/json", headers=headers)
 
 
+def _cases(request: Request, principal: Principal, unit: str | None) -> scorecards.CaseSource:
+    """How this app gets the case figures of the scorecard: from loop_api, remembered for a minute."""
+    figures: CaseFigures = request.app.state.case_figures
+    return partial(figures.get, principal, unit)
+
+
 @router.get("", response_model=Scorecard, responses=NOT_MODIFIED)
 async def get_org_scorecard(request: Request, principal: Reader, session: SessionDep, days: Days = 30) -> Response:
     """The scorecard of the whole org (of the token's units, for a unit-restricted token)."""
-    card = await scorecards.scorecard(session=session, principal=principal, unit=None, days=days)
+    card = await scorecards.scorecard(
+        session=session, principal=principal, unit=None, days=days, cases=_cases(request, principal, None)
+    )
     return _cached(request, card)
 
 
@@ -59,5 +69,7 @@ async def get_unit_scorecard(
     days: Days = 30,
 ) -> Response:
     """The scorecard of a unit and the units below it; 403 outside the token's units."""
-    card = await scorecards.scorecard(session=session, principal=principal, unit=unit, days=days)
+    card = await scorecards.scorecard(
+        session=session, principal=principal, unit=unit, days=days, cases=_cases(request, principal, unit)
+    )
     return _cached(request, card)

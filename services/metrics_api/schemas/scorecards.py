@@ -46,9 +46,21 @@ class ReasonCount(BaseModel):
     count: int
 
 
+class ScorecardCases(BaseModel):
+    """The closed loop over the same units and period, from loop_api: cases opened, SLA kept, customers saved."""
+
+    opened: int = Field(description="Cases opened in the period")
+    first_contacts: int = Field(description="Of those, cases whose customer was reached")
+    median_hours_to_first_contact: float | None
+    first_contact_within_sla_rate: float | None = Field(description="Share 0..1 of decided first contacts in time")
+    resolved_within_sla_rate: float | None = Field(description="Share 0..1 of decided resolutions in time")
+    saved: int = Field(description="Detractors who answered again as passives or promoters after their case")
+    saved_rate: float | None = Field(description="saved / follow-up answers")
+
+
 class Scorecard(BaseModel):
     """NPS, CSAT and CES of the last `days` days with the previous period, a 12-week NPS trend, targets,
-    the response count and the top 5 reasons.
+    the response count, the top 5 reasons, and the case figures of the same period.
     """
 
     unit: str | None
@@ -61,3 +73,9 @@ class Scorecard(BaseModel):
     ces: ScorecardMetric
     trend: list[TrendPoint]
     top_reasons: list[ReasonCount]
+    cases: ScorecardCases | None = Field(
+        default=None, description="From loop_api; null when it did not answer in time (then `degraded` says so)"
+    )
+    degraded: list[str] = Field(
+        default_factory=list, description="Parts left out because another service did not answer: `cases`"
+    )
