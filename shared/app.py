@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
@@ -20,6 +19,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shared.auth import TokenVerifier
+from shared.background import pause
 from shared.consumer import EventHandler, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
@@ -73,8 +73,7 @@ async def _deliver_webhooks(app: FastAPI, stop: asyncio.Event) -> None:
             logging.getLogger("cxloop.webhooks").exception("webhook delivery failed; retrying")
             busy = 0
         if not busy:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=1.0)
+            await pause(stop, seconds=1.0)
 
 
 def _operation_id(route: APIRoute) -> str:

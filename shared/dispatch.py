@@ -22,6 +22,7 @@ from sqlalchemy import bindparam, update
 from sqlmodel import col
 
 from shared.auth import mint_token
+from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
 from shared.outbox import OutboxEventFields
 from shared.settings import CommonSettings
@@ -179,19 +180,9 @@ class Dispatcher:
                 logger.exception("outbox dispatch failed; retrying")
                 busy = 0
             if not busy:
-                await _first_of(stop, self._wakeup, seconds=idle_seconds)
+                await pause(stop, self._wakeup, seconds=idle_seconds)
 
     async def close(self) -> None:
         """Close the HTTP clients."""
         for client in self.clients.values():
             await client.aclose()
-
-
-async def _first_of(*events: asyncio.Event, seconds: float | None) -> None:
-    """Wait until one of `events` is set, at most `seconds` (None: no limit)."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, timeout=seconds, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

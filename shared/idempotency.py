@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import hashlib
 import json
@@ -20,6 +19,7 @@ from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal
+from shared.background import pause
 from shared.db import Database, JSONType, UTCDateTime, utcnow
 from shared.errors import Conflict, Unprocessable
 
@@ -97,8 +97,7 @@ class IdempotentRunner:
                 await self.purge()
             except Exception:
                 logging.getLogger("cxloop.idempotency").exception("purging expired Idempotency-Keys failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=every)
+            await pause(stop, seconds=every)
 
     async def run(
         self,

@@ -10,7 +10,6 @@ step up, the unit's escalation owner, a timeline entry, a `case.breached` event)
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 
@@ -25,6 +24,7 @@ from services.loop_api.schemas.rules import PRIORITIES, priority_rank
 from services.loop_api.schemas.teams import Escalations
 from services.loop_api.sla import resolution_now
 from services.loop_api.teams import escalation_owner, load_escalations
+from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
 from shared.events import EventEnvelope
 from shared.outbox import add_event
@@ -117,8 +117,7 @@ async def sweep_loop(app: FastAPI, stop: asyncio.Event) -> None:
                 logger.info("escalated %d SLA breaches", escalated)
         except Exception:
             logger.exception("SLA sweep failed; retrying")
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(stop.wait(), timeout=interval)
+        await pause(stop, seconds=interval)
 
 
 async def sweep_once(database_url: str, now: dt.datetime | None = None) -> int:

@@ -15,7 +15,6 @@ Every other status change goes through `invitations.advance`, which writes its e
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 import random
@@ -45,6 +44,7 @@ from services.survey_api.reminders import send_reminders
 from services.survey_api.settings import SurveySettings
 from services.survey_api.sms import Sms
 from services.survey_api.transport import Outcome
+from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
 
 logger = logging.getLogger("cxloop.sender")
@@ -221,5 +221,4 @@ async def run_sender(app: FastAPI, stop: asyncio.Event, idle_seconds: float = 5.
             logger.exception("invitation sender failed; retrying")
             busy = 0
         if not busy:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=idle_seconds)
+            await pause(stop, seconds=idle_seconds)
