@@ -252,20 +252,13 @@ class BulkWriter:
     async def write(self) -> None:
         """Insert the staged rows and events in the current transaction (409 on a concurrent external_id)."""
         session = self.ctx.session
-        await _flush(session)  # contacts first: the responses refer to them
-        if self.rows:
-            try:
+        try:
+            await session.flush()  # contacts first: the responses refer to them
+            if self.rows:
                 await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
-            except IntegrityError as exc:
-                raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
+        except IntegrityError as exc:  # another request stored the same external_id between our check and now
+            raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
         await insert_events(session, OutboxEvent, self.events)
-
-
-async def _flush(session: AsyncSession) -> None:
-    try:
-        await session.flush()
-    except IntegrityError as exc:  # another request stored the same external_id between our check and now
-        raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
 
 
 async def create_response(
