@@ -44,7 +44,7 @@ def fresh_database(name: str) -> str:
     with psycopg.connect(psycopg_url(ADMIN_URL), autocommit=True) as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.execute(f'CREATE DATABASE "{name}"')
-    return make_url(ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    return database_url(name)
 
 
 def database_exists(name: str) -> bool:

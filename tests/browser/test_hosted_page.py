@@ -8,7 +8,6 @@ Playwright's own browser download is never used (`playwright install` is not nee
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from playwright.sync_api import Browser, Page, ViewportSize, expect, sync_playwright
 from sqlmodel import Session, create_engine, select
 
+from bench.harness import free_port
 from cxloop import supervisor
 from cxloop.migrations import upgrade
 from services.survey_api.invitations import hash_token, new_token
@@ -77,12 +77,6 @@ class Server:
     api: httpx.Client
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _wait_until_ready(base_url: str, process: subprocess.Popen[bytes], log: Path) -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -100,7 +94,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("browser")
     database = folder / "survey.db"
     upgrade("survey_api", f"sqlite:///{database}")
-    port, log = _free_port(), folder / "server.log"
+    port, log = free_port(), folder / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("CXLOOP_", "SURVEY_"))}
     env.update(
         {

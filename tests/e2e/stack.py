@@ -4,26 +4,18 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from bench.harness import free_port
 from cxloop import supervisor
 from tests.conftest import TEST_SECRET
 
 SERVICES = ("survey", "metrics", "loop")
 READY_SECONDS = 60.0
-
-
-def free_port() -> int:
-    """A port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @dataclass
