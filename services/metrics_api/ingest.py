@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NamedTuple, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -214,30 +214,25 @@ def dims_of(row: Any) -> FactDims:
 async def _replace_facts(session: AsyncSession, ids: list[str], deltas: RollupDeltas) -> None:
     """Delete the facts of these responses, counting their removal in `deltas`."""
     old = select(*(FACTS.c[c] for c in ("response_id", *DIMENSIONS, "score"))).where(FACTS.c.response_id.in_(ids))
-    scored: dict[str, tuple[str, str, dt.date]] = {}
-    for row in (await session.exec(old)).mappings().all():
-        deltas.add_score(dims_of(row), row["score"], -1)
-        scored[row["response_id"]] = (row["org"], row["unit"], row["day"])
-    for org, unit, day in scored.values():
-        deltas.add_responses(org, unit, day, -1)
-    r = REASONS.c
-    cited = select(r.org, r.unit, r.day, r.code).where(r.response_id.in_(ids))
-    for org, unit, day, code in (await session.exec(cited)).all():
-        deltas.add_reasons(org, unit, day, code, -1)
+    cited = select(*(REASONS.c[c] for c in ("org", "unit", "day", "code"))).where(REASONS.c.response_id.in_(ids))
+    scores = (await session.exec(old)).mappings().all()
+    count_facts(deltas, scores, (await session.exec(cited)).mappings().all(), sign=-1)
     await session.exec(delete(FACTS).where(FACTS.c.response_id.in_(ids)))
     await session.exec(delete(REASONS).where(REASONS.c.response_id.in_(ids)))
 
 
-def count_new_facts(deltas: RollupDeltas, scores: list[dict[str, Any]], reasons: list[dict[str, Any]]) -> None:
-    """Count new score facts (and their responses) and reason facts in `deltas`."""
+def count_facts(
+    deltas: RollupDeltas, scores: Iterable[Mapping[str, Any]], reasons: Iterable[Mapping[str, Any]], *, sign: int
+) -> None:
+    """Count score facts (and their responses) and reason facts in `deltas`: added (sign 1) or removed (-1)."""
     responses: dict[str, tuple[str, str, dt.date]] = {}
     for row in scores:
-        deltas.add_score(dims_of(row), row["score"], 1)
+        deltas.add_score(dims_of(row), row["score"], sign)
         responses[row["response_id"]] = (row["org"], row["unit"], row["day"])
     for org, unit, day in responses.values():
-        deltas.add_responses(org, unit, day, 1)
+        deltas.add_responses(org, unit, day, sign)
     for row in reasons:
-        deltas.add_reasons(row["org"], row["unit"], row["day"], row["code"], 1)
+        deltas.add_reasons(row["org"], row["unit"], row["day"], row["code"], sign)
 
 
 async def _erased_contacts(session: AsyncSession, pairs: list[tuple[str, str | None]]) -> set[tuple[str, str]]:
@@ -268,7 +263,7 @@ async def apply_responses(session: AsyncSession, events: list[EventEnvelope], zo
         new_scores, new_reasons = facts_of(org, data, await zones.of(org), erased=erased)
         scores += new_scores
         reasons += new_reasons
-    count_new_facts(deltas, scores, reasons)
+    count_facts(deltas, scores, reasons, sign=1)
     if scores:
         await session.exec(insert(FACTS), params=scores)
     if reasons:
