@@ -32,7 +32,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.schema import AddConstraint, CreateIndex
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.metrics_api.ingest import FACTS, REASONS, STATES, facts_of
+from services.metrics_api.ingest import FACTS, REASONS, STATES, applied_state, facts_of
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.rollups import RollupDeltas, _recount
 from shared.db import Database, sync_url
@@ -207,14 +207,7 @@ def event(i: int, size: int, end: dt.datetime, *, org: str = ORG) -> EventEnvelo
 
 def state_of(org: str, data: ResponseData) -> dict[str, Any]:
     """The response_state row ingest leaves for a response applied once (see `apply_responses`)."""
-    updated = data.updated_at.astimezone(dt.UTC)
-    return {
-        "response_id": data.response_id,
-        "org": org,
-        "updated_at": updated,
-        "finished": data.finished,
-        "erased": False,
-    }
+    return {**applied_state(org, data), "erased": False}
 
 
 @dataclass

@@ -268,12 +268,14 @@ async def apply_responses(session: AsyncSession, events: list[EventEnvelope], zo
         await session.exec(insert(FACTS), params=scores)
     if reasons:
         await session.exec(insert(REASONS), params=reasons)
-    applied = [
-        {"response_id": rid, "org": org, "updated_at": _utc(data.updated_at), "finished": data.finished}
-        for rid, (org, data) in sorted(fresh.items())
-    ]
+    applied = [applied_state(org, data) for _, (org, data) in sorted(fresh.items())]
     await upsert_replacing(session, STATES, applied, key=["response_id"], replace=["updated_at", "finished"])
     await deltas.apply(session)
+
+
+def applied_state(org: str, data: ResponseData) -> dict[str, Any]:
+    """The `response_state` columns recording that this state of a response was applied."""
+    return {"response_id": data.response_id, "org": org, "updated_at": _utc(data.updated_at), "finished": data.finished}
 
 
 def _earliest(a: dt.datetime | None, b: dt.datetime | None) -> dt.datetime | None:
