@@ -1,7 +1,7 @@
 """After the case: ask the reached customer again (`followup.requested`), and read their next answer.
 
-The request is an outbox event written in the transaction that closes the case: closing never waits
-for survey_api, and the dispatcher retries until survey_api accepts it.
+The request is an outbox event (declared in shared/events.py) written in the transaction that closes the
+case: closing never waits for survey_api, and the dispatcher retries until survey_api accepts it.
 """
 
 from __future__ import annotations
@@ -14,11 +14,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.loop_api.cases import record, touch
 from services.loop_api.matching import first_nps
 from services.loop_api.models import Case, OutboxEvent
-from shared.events import EventEnvelope, ResponseData
+from shared.events import FOLLOWUP_REQUESTED_EVENT, FollowupRequestedData, ResponseData
 from shared.outbox import add_event
 
-FOLLOWUP_REQUESTED = "followup.requested"
-SOURCE = "loop_api"
 SYSTEM = "system:loop"
 PROMOTER_OR_PASSIVE = 7
 DETRACTOR_MAX = 6
@@ -28,16 +26,16 @@ def request_followup(session: AsyncSession, case: Case, *, actor: str, now: dt.d
     """Stage `followup.requested` for a closed case whose customer was reached (once per case); whether it did."""
     if case.first_contact_at is None or case.contact_id is None or case.followup_requested_at is not None:
         return False
-    data = {
-        "case_id": case.id,
-        "contact_id": case.contact_id,
-        "survey_id": case.survey_id,
-        "unit": case.unit,
-        "response_id": case.response_id,
-        "language": case.snapshot.get("language"),
-        "outcome": case.outcome,
-    }
-    envelope = EventEnvelope(type=FOLLOWUP_REQUESTED, org=case.org, source=SOURCE, occurred_at=now, data=data)
+    data = FollowupRequestedData(
+        case_id=case.id,
+        contact_id=case.contact_id,
+        survey_id=case.survey_id,
+        unit=case.unit,
+        response_id=case.response_id,
+        language=case.snapshot.get("language"),
+        outcome=case.outcome,
+    )
+    envelope = FOLLOWUP_REQUESTED_EVENT.envelope(org=case.org, data=data, occurred_at=now)
     add_event(session, OutboxEvent, envelope)
     case.followup_requested_at = now
     record(session, case, kind="followup_requested", actor=actor, at=now, data={"event_id": envelope.id})

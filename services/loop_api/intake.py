@@ -12,12 +12,10 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases import record, touch
-from services.loop_api.clock import Clock
 from services.loop_api.followup import SYSTEM, record_recovery
 from services.loop_api.matching import Match, choose_rule, deepest, first_nps
 from services.loop_api.models import Case, OrgSettingsRow
@@ -27,16 +25,8 @@ from services.loop_api.schemas.rules import Route, RulePublic
 from services.loop_api.schemas.settings import LoopOrgSettings
 from services.loop_api.sla import due_times
 from services.loop_api.teams import next_member
-from shared.consumer import EventHandler
 from shared.db import insert_ignoring_conflicts
-from shared.events import (
-    CONTACT_ERASED,
-    RESPONSE_COMPLETED,
-    RESPONSE_UPDATED,
-    ContactErasedData,
-    EventEnvelope,
-    ResponseData,
-)
+from shared.events import ContactErasedData, ResponseData
 from shared.ids import new_id
 from shared.org_settings import load_org_settings
 
@@ -136,32 +126,20 @@ async def erase_contact(session: AsyncSession, org: str, data: ContactErasedData
     return len(cases)
 
 
-async def _on_response(
-    session: AsyncSession, event: EventEnvelope, max_age: dt.timedelta, cache: dict[str, OrgContext], now: dt.datetime
+async def take_response(
+    session: AsyncSession,
+    *,
+    org: str,
+    response: ResponseData,
+    max_age: dt.timedelta,
+    cache: dict[str, OrgContext],
+    now: dt.datetime,
 ) -> None:
-    response = ResponseData.model_validate(event.data)
+    """A finished response: record it as a recovery, and open a case unless it is older than `max_age`."""
     if not response.finished:
         return
-    await record_recovery(session, event.org, response, now)
+    await record_recovery(session, org, response, now)
     if now - (response.completed_at or response.submitted_at) > max_age:
         logger.info("response %s is too old to open a case (%s)", response.response_id, response.submitted_at)
         return
-    await open_case(session, event.org, response, await _org_context(session, event.org, cache), now)
-
-
-def make_handler(clock: Clock, max_age: dt.timedelta) -> EventHandler:
-    """The consumer's batch handler; responses older than `max_age` (a historic import) open no case."""
-
-    async def handle_events(session: AsyncSession, events: list[EventEnvelope]) -> None:
-        """Process the new events of one delivered batch, in order, in the request's transaction."""
-        cache: dict[str, OrgContext] = {}
-        for event in events:
-            try:
-                if event.type in (RESPONSE_COMPLETED, RESPONSE_UPDATED):
-                    await _on_response(session, event, max_age, cache, clock.now())
-                elif event.type == CONTACT_ERASED:
-                    await erase_contact(session, event.org, ContactErasedData.model_validate(event.data), clock.now())
-            except ValidationError as exc:  # retrying cannot fix a malformed payload: skip it, keep the rest
-                logger.error("skipping malformed %s event %s: %s", event.type, event.id, exc)
-
-    return handle_events
+    await open_case(session, org, response, await _org_context(session, org, cache), now)

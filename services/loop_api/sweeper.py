@@ -26,12 +26,11 @@ from services.loop_api.sla import resolution_now
 from services.loop_api.teams import escalation_owner, load_escalations
 from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
-from shared.events import EventEnvelope
+from shared.events import CASE_BREACHED_EVENT, CaseBreachedData
 from shared.outbox import add_event
 
 logger = logging.getLogger("cxloop.loop.sweeper")
 BATCH_SIZE = 100
-CASE_BREACHED = "case.breached"
 SWEEPER = "system:sweeper"
 BREACHES = ("first_contact", "resolution")
 
@@ -82,9 +81,18 @@ def _escalate(session: AsyncSession, case: Case, kind: str, escalations: Escalat
     touch(case, now)
     session.add(case)
     record(session, case, kind="breached", actor=SWEEPER, at=now, data={"breach": kind, "from": before, "to": after})
-    data = {"case_id": case.id, "breach": kind, "due_at": due.isoformat(), "unit": case.unit, "team": case.team_id}
-    data |= {"response_id": case.response_id, "survey_id": case.survey_id, **after}
-    add_event(session, OutboxEvent, EventEnvelope(type=CASE_BREACHED, org=case.org, source="loop_api", data=data))
+    data = CaseBreachedData(
+        case_id=case.id,
+        breach=kind,
+        due_at=due,
+        unit=case.unit,
+        team=case.team_id,
+        response_id=case.response_id,
+        survey_id=case.survey_id,
+        priority=case.priority,
+        owner=case.owner,
+    )
+    add_event(session, OutboxEvent, CASE_BREACHED_EVENT.envelope(org=case.org, data=data))
 
 
 async def _sweep_batch(db: Database, kind: str, now: dt.datetime) -> int:

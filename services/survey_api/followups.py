@@ -22,10 +22,10 @@ from services.survey_api.schemas.questions import Question
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings
 from services.survey_api.surveys import answerable_version
-from shared.consumer import EventHandler
+from shared.consumer import EventHandlers, Received
 from shared.db import utcnow
 from shared.errors import CxloopError
-from shared.events import EventEnvelope
+from shared.events import FOLLOWUP_REQUESTED_EVENT, EventEnvelope, FollowupRequestedData
 from shared.ids import new_id
 from shared.org_settings import load_org_settings
 
@@ -125,11 +125,13 @@ async def follow_up(session: AsyncSession, settings: SurveySettings, event: Even
     return invitation.status
 
 
-def followup_handler(settings: SurveySettings) -> EventHandler:
-    """The consumer of `followup.requested` events for this survey_api's settings."""
+def event_handlers(settings: SurveySettings) -> EventHandlers:
+    """survey_api's event handlers (it consumes `followup.requested`), for this survey_api's settings."""
+    handlers = EventHandlers("survey")
 
-    async def handle(session: AsyncSession, events: list[EventEnvelope]) -> None:
+    @handlers.on(FOLLOWUP_REQUESTED_EVENT)
+    async def on_followup_requested(session: AsyncSession, events: list[Received[FollowupRequestedData]]) -> None:
         for event in events:
-            await follow_up(session, settings, event)
+            await follow_up(session, settings, event.envelope)
 
-    return handle
+    return handlers

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.survey_api.followups import followup_handler
+from services.survey_api.followups import event_handlers
 from services.survey_api.models import (
     IdempotencyRecord,
     InboxEvent,
@@ -27,16 +27,16 @@ from services.survey_api.routes import (
 from services.survey_api.schemas.settings import SurveyOrgSettings
 from services.survey_api.sender import run_sender
 from services.survey_api.settings import SurveySettings, get_settings
-from shared.app import EventConsumer, create_service_app
+from shared.app import EventConsumer, ServiceSpec, create_service_app
 
 
 def create_app(settings: SurveySettings | None = None) -> FastAPI:
     """Build the survey_api app (settings from the environment unless given)."""
     settings = settings or get_settings()
-    return create_service_app(
+    spec = ServiceSpec(
         title="cxloop survey_api",
         description="Listen: NPS / CSAT / CES surveys, contacts, distributions and responses.",
-        settings=settings,
+        source="survey",
         routers=[
             units.router,
             touchpoints.router,
@@ -53,13 +53,13 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
-        source="survey",
         webhooks=(Webhook, WebhookDelivery),
         event_feed=True,
         org_settings_model=SurveyOrgSettings,
         background=[run_sender],
-        consumer=EventConsumer(inbox=InboxEvent, accepts=("followup.requested",), handler=followup_handler(settings)),
+        consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(settings)),
     )
+    return create_service_app(spec, settings)
 
 
 app = create_app()
