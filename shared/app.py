@@ -120,6 +120,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         stop.set()
         await asyncio.gather(*tasks)
         await dispatcher.close()
+        for client in app.state.service_clients:
+            await client.aclose()
         await db.dispose()
 
     app = FastAPI(
@@ -136,6 +138,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.idempotency = idempotency
     app.state.dispatcher = dispatcher
     app.state.webhooks = hooks
+    app.state.service_clients = []  # the service's clients of other services (shared.clients), closed at shutdown
     install_error_handlers(app)
     _include_routers(app, spec)
     if settings.cors_origins:

@@ -180,6 +180,14 @@ def declared(event_type: str) -> EventType[Any] | None:
     return next((spec for spec in DECLARED if spec.matches(event_type)), None)
 
 
+def build_event(event_type: str, *, org: str, data: BaseModel, **fields: Any) -> EventEnvelope:
+    """The producers' builder of any declared event: its envelope (source, type) around the declared payload."""
+    spec = declared(event_type)
+    if spec is None or not isinstance(data, spec.payload):
+        raise ValueError(f"{event_type!r} is not declared with a {type(data).__name__} payload")
+    return spec.envelope(org=org, data=data, event_type=event_type, **fields)
+
+
 def subscribers_of(event_type: str) -> tuple[str, ...]:
     """The services (`survey`, `metrics`, `loop`) that must receive events of this type (from the declarations)."""
     spec = declared(event_type)

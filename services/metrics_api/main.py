@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.metrics_api.case_figures import CaseFigures
+from services.metrics_api.case_figures import TIMEOUT_SECONDS, CaseFigures
 from services.metrics_api.events import handlers
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
 from services.metrics_api.routes import benchmarks, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
+from shared.clients import loop_client
 
 SPEC = ServiceSpec(
     title="cxloop metrics_api",
@@ -29,7 +30,9 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     """Build the metrics_api app (settings from the environment unless given)."""
     settings = settings or get_settings()
     app = create_service_app(SPEC, settings)
-    app.state.case_figures = CaseFigures(settings, lambda: app.state.dispatcher.clients.get("loop"))
+    loop = loop_client(settings, caller="metrics_api", timeout=TIMEOUT_SECONDS)
+    app.state.service_clients.append(loop)
+    app.state.case_figures = CaseFigures(loop)
     return app
 
 
