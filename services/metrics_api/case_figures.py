@@ -1,9 +1,9 @@
 """The closed-loop figures of a scorecard, asked of loop_api over HTTP (metrics holds no case data).
 
 One `GET /v1/cases/stats` through loop_api's client (shared.clients) with a short-lived service token carrying
-the caller's org and units, and a short timeout: when loop_api is down or slow, the scorecard still renders without them and says so (`degraded`).
-An answer is remembered for a minute, the scorecard's own `max-age`, so a polling app costs loop_api one
-request a minute per scope, and the scorecard stays a rollup read.
+the caller's org and units, and a short timeout: when loop_api is down or slow, the scorecard still renders
+without them and says so (`degraded`). An answer is remembered for a minute, the scorecard's own `max-age`,
+so a polling app costs loop_api one request a minute per scope, and the scorecard stays a rollup read.
 """
 
 from __future__ import annotations
