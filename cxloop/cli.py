@@ -11,7 +11,7 @@ import typer
 
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
-from services.loop_api.sweeper import sweep_once
+from services.loop_api.cases.sweeper import sweep_once
 from services.metrics_api.rollups import rebuild_rollups
 from services.survey_api.reminders import send_reminders
 from services.survey_api.sender import expire_due, send_due

@@ -10,8 +10,8 @@ import datetime as dt
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.loop_api.cases.intake import OrgContext, erase_contact, take_response
 from services.loop_api.clock import Clock
-from services.loop_api.intake import OrgContext, erase_contact, take_response
 from shared.consumer import EventHandlers, Received
 from shared.events import (
     CONTACT_ERASED_EVENT,

@@ -6,6 +6,8 @@ import datetime as dt
 
 from fastapi import FastAPI
 
+from services.loop_api.cases import routes as cases
+from services.loop_api.cases.sweeper import sweep_loop
 from services.loop_api.clock import Clock
 from services.loop_api.events import event_handlers
 from services.loop_api.models import (
@@ -16,10 +18,11 @@ from services.loop_api.models import (
     Webhook,
     WebhookDelivery,
 )
-from services.loop_api.routes import cases, root_causes, rules, teams
-from services.loop_api.schemas.settings import LoopOrgSettings
+from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.root_causes import routes as root_causes
+from services.loop_api.rules import routes as rules
 from services.loop_api.settings import LoopSettings, get_settings
-from services.loop_api.sweeper import sweep_loop
+from services.loop_api.teams import routes as teams
 from shared.app import EventConsumer, ServiceSpec, create_service_app
 
 

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Iterator
 from zoneinfo import ZoneInfo
 
-from services.loop_api.schemas.settings import BusinessHours
+from services.loop_api.org_settings import BusinessHours
 
 # The longest SLA is a year (8760 h) of business hours and every week has at least one open hour
 # (settings validation), so the walk ends within this many days; the slack covers DST-shortened days.

@@ -10,10 +10,10 @@ from fastapi import Depends, Query
 from sqlalchemy import Select, not_
 from sqlmodel import col
 
+from services.loop_api.cases.schemas import SlaState, Status
+from services.loop_api.cases.sla import overdue_clause, sla_state_clause
 from services.loop_api.models import Case
-from services.loop_api.schemas.cases import SlaState, Status
-from services.loop_api.schemas.rules import Priority
-from services.loop_api.sla import overdue_clause, sla_state_clause
+from services.loop_api.rules.schemas import Priority
 from shared.auth import Principal
 from shared.db import in_subtrees
 from shared.schemas.common import UnitPath

@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api import teams
-from services.loop_api.schemas.teams import Escalations, TeamCreate, TeamPublic, TeamUpdate
+from services.loop_api.teams import service as teams
+from services.loop_api.teams.schemas import Escalations, TeamCreate, TeamPublic, TeamUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses

@@ -15,16 +15,16 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.cases import record, touch
-from services.loop_api.followup import SYSTEM, record_recovery
-from services.loop_api.matching import Match, choose_rule, deepest, first_nps
+from services.loop_api.cases.followup import SYSTEM, record_recovery
+from services.loop_api.cases.schemas import CaseSnapshot
+from services.loop_api.cases.service import record, touch
+from services.loop_api.cases.sla import due_times
 from services.loop_api.models import Case, OrgSettingsRow
-from services.loop_api.rules import rules_in_force
-from services.loop_api.schemas.cases import CaseSnapshot
-from services.loop_api.schemas.rules import Route, RulePublic
-from services.loop_api.schemas.settings import LoopOrgSettings
-from services.loop_api.sla import due_times
-from services.loop_api.teams import next_member
+from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.rules.matching import Match, choose_rule, deepest, first_nps
+from services.loop_api.rules.schemas import Route, RulePublic
+from services.loop_api.rules.service import rules_in_force
+from services.loop_api.teams.service import next_member
 from shared.db import insert_ignoring_conflicts
 from shared.events import ContactErasedData, ResponseData
 from shared.ids import new_id

@@ -19,11 +19,11 @@ from typing import Any, Protocol
 from sqlalchemy import ColumnElement, and_, func, not_, or_
 from sqlmodel import col
 
-from services.loop_api.business_hours import add_business_hours, business_hours_between
+from services.loop_api.cases.business_hours import add_business_hours, business_hours_between
+from services.loop_api.cases.schemas import SlaState
 from services.loop_api.models import Case
-from services.loop_api.schemas.cases import SlaState
-from services.loop_api.schemas.rules import SlaPolicy
-from services.loop_api.schemas.settings import LoopOrgSettings
+from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.rules.schemas import SlaPolicy
 
 AT_RISK_SHARE = 0.8
 

@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.loop_api.schemas.rules import UserId
+from services.loop_api.rules.schemas import UserId
 from shared.schemas.common import Name, UnitPath
 
 MAX_MEMBERS = 200

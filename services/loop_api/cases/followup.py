@@ -11,9 +11,9 @@ import datetime as dt
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.cases import record, touch
-from services.loop_api.matching import first_nps
+from services.loop_api.cases.service import record, touch
 from services.loop_api.models import Case, OutboxEvent
+from services.loop_api.rules.matching import first_nps
 from shared.events import FOLLOWUP_REQUESTED_EVENT, FollowupRequestedData, ResponseData
 from shared.outbox import add_event
 

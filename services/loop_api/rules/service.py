@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.models import Rule
-from services.loop_api.schemas.rules import (
+from services.loop_api.rules.schemas import (
     DEFAULT_RULE_ID,
     RuleCreate,
     RuleDefinition,
@@ -18,7 +18,7 @@ from services.loop_api.schemas.rules import (
     RuleUpdate,
     default_rule,
 )
-from services.loop_api.teams import missing_teams
+from services.loop_api.teams.service import missing_teams
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import Conflict, FieldError, NotFound, Unprocessable, invalid, pydantic_field_errors

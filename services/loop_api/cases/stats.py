@@ -18,9 +18,9 @@ from sqlalchemy import case as when
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.case_filters import visible
+from services.loop_api.cases.filters import visible
+from services.loop_api.cases.schemas import CaseStats, GroupBy, Outcomes, StatsFigures, StatsGroup
 from services.loop_api.models import Case
-from services.loop_api.schemas.stats import CaseStats, GroupBy, Outcomes, StatsFigures, StatsGroup
 from shared.auth import Principal
 from shared.db import in_subtrees
 from shared.errors import invalid

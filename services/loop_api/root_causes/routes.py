@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api import root_causes
-from services.loop_api.schemas.root_causes import RootCauseCode, RootCauseCreate, RootCausePublic, RootCauseUpdate
+from services.loop_api.root_causes import service as root_causes
+from services.loop_api.root_causes.schemas import RootCauseCode, RootCauseCreate, RootCausePublic, RootCauseUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses

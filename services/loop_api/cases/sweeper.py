@@ -18,12 +18,12 @@ from sqlalchemy import ColumnElement
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.cases import record, touch
+from services.loop_api.cases.service import record, touch
+from services.loop_api.cases.sla import resolution_now
 from services.loop_api.models import Case, OutboxEvent
-from services.loop_api.schemas.rules import PRIORITIES, priority_rank
-from services.loop_api.schemas.teams import Escalations
-from services.loop_api.sla import resolution_now
-from services.loop_api.teams import escalation_owner, load_escalations
+from services.loop_api.rules.schemas import PRIORITIES, priority_rank
+from services.loop_api.teams.schemas import Escalations
+from services.loop_api.teams.service import escalation_owner, load_escalations
 from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
 from shared.events import CASE_BREACHED_EVENT, CaseBreachedData

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.models import RootCause
-from services.loop_api.schemas.root_causes import RootCauseCreate, RootCauseUpdate
+from services.loop_api.root_causes.schemas import RootCauseCreate, RootCauseUpdate
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound, invalid

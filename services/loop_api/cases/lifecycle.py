@@ -9,13 +9,13 @@ from typing import Any
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.cases import check_if_match, claim, get_case, record, touch
-from services.loop_api.followup import request_followup
+from services.loop_api.cases.followup import request_followup
+from services.loop_api.cases.schemas import ActivityCreate, CaseUpdate
+from services.loop_api.cases.service import check_if_match, claim, get_case, record, touch
+from services.loop_api.cases.sla import resume_resolution_clock
 from services.loop_api.models import Case, CaseEvent, OrgSettingsRow, RootCause
-from services.loop_api.schemas.cases import ActivityCreate, CaseUpdate
-from services.loop_api.schemas.settings import LoopOrgSettings
-from services.loop_api.sla import resume_resolution_clock
-from services.loop_api.teams import missing_teams, next_member
+from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.teams.service import missing_teams, next_member
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Unprocessable, invalid
 from shared.org_settings import load_org_settings

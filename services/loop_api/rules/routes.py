@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api import rules
-from services.loop_api.schemas.rules import RuleCreate, RulePublic, RuleUpdate
+from services.loop_api.rules import service as rules
+from services.loop_api.rules.schemas import RuleCreate, RulePublic, RuleUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses

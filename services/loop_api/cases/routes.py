@@ -8,11 +8,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import AwareDatetime
 
-from services.loop_api import cases, lifecycle, stats
-from services.loop_api.case_filters import CaseFiltersDep
+from services.loop_api.cases import lifecycle, stats
+from services.loop_api.cases import service as cases
+from services.loop_api.cases.filters import CaseFiltersDep
+from services.loop_api.cases.schemas import (
+    ActivityCreate,
+    CaseDetail,
+    CasePublic,
+    CaseStats,
+    CaseUpdate,
+    GroupBy,
+    TimelineEntry,
+)
 from services.loop_api.clock import Now
-from services.loop_api.schemas.cases import ActivityCreate, CaseDetail, CasePublic, CaseUpdate, TimelineEntry
-from services.loop_api.schemas.stats import CaseStats, GroupBy
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses

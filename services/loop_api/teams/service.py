@@ -9,9 +9,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.matching import deepest
 from services.loop_api.models import EscalationMap, Team
-from services.loop_api.schemas.teams import Escalations, TeamCreate, TeamUpdate
+from services.loop_api.rules.matching import deepest
+from services.loop_api.teams.schemas import Escalations, TeamCreate, TeamUpdate
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import Conflict, NotFound

@@ -9,10 +9,10 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.loop_api.case_filters import CaseFilters, filtered
+from services.loop_api.cases.filters import CaseFilters, filtered
+from services.loop_api.cases.schemas import CaseDetail, CasePublic, CaseSnapshot, Recovery, TimelineEntry
+from services.loop_api.cases.sla import is_overdue, sla_state
 from services.loop_api.models import Case, CaseEvent
-from services.loop_api.schemas.cases import CaseDetail, CasePublic, CaseSnapshot, Recovery, TimelineEntry
-from services.loop_api.sla import is_overdue, sla_state
 from shared.auth import Principal
 from shared.errors import NotFound, PreconditionFailed, PreconditionRequired
 from shared.ids import new_id

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, TypeGuard, TypeVar
 
-from services.loop_api.schemas.rules import (
+from services.loop_api.rules.schemas import (
     Condition,
     ReasonCondition,
     RulePublic,
