@@ -1,4 +1,4 @@
-"""The statistics behind the metrics, pure functions: NPS and its adjusted-Wald interval, Wilson, Student's t.
+"""The statistical inference behind the metrics, pure functions: NPS and its adjusted-Wald interval, Wilson, t.
 
 Percent-valued results (NPS, intervals of percentages) are in percent; proportions are 0..1.
 """
