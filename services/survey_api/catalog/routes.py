@@ -4,9 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Path, Query
 
 from services.survey_api.catalog import publishing as survey_publish
 from services.survey_api.catalog import surveys, touchpoints, units
@@ -28,29 +26,21 @@ from services.survey_api.catalog.schemas import (
 from services.survey_api.scopes import SurveyReader, SurveyWriter
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.schemas.common import UnitPath
 
-surveys_router = APIRouter(prefix="/v1/surveys", tags=["surveys"], responses=problem_responses(401, 403, 422))
+surveys_router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/surveys", tags=["surveys"], responses=problem_responses(401, 403, 422)
+)
 VersionNumber = Annotated[int, Path(ge=1, description="A published version number")]
 
 
 @surveys_router.post("", status_code=201, response_model=SurveyPublic, responses=problem_responses(409))
-async def create_survey(
-    data: SurveyCreate,
-    request: Request,
-    principal: SurveyWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_survey(data: SurveyCreate, principal: SurveyWriter, session: IdempotentSession) -> SurveyPublic:
     """Create a draft survey (scope `surveys:write`); 422 lists each structural problem."""
-
-    async def create(session: AsyncSession) -> SurveyPublic:
-        survey = await surveys.create_survey(session=session, principal=principal, data=data)
-        return surveys.public_survey(survey)
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    survey = await surveys.create_survey(session=session, principal=principal, data=data)
+    return surveys.public_survey(survey)
 
 
 @surveys_router.get("", response_model=Page[SurveyPublic])
@@ -134,24 +124,16 @@ async def get_survey_version(
     return SurveyVersionPublic.model_validate(frozen)
 
 
-units_router = APIRouter(prefix="/v1/units", tags=["units"], responses=problem_responses(401, 403, 422))
+units_router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/units", tags=["units"], responses=problem_responses(401, 403, 422)
+)
 
 
 @units_router.post("", status_code=201, response_model=UnitPublic, responses=problem_responses(409))
-async def create_unit(
-    data: UnitCreate,
-    request: Request,
-    principal: SurveyWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_unit(data: UnitCreate, principal: SurveyWriter, session: IdempotentSession) -> UnitPublic:
     """Create a unit of the hierarchy (its parent must exist)."""
-
-    async def create(session: AsyncSession) -> UnitPublic:
-        unit = await units.create_unit(session=session, principal=principal, data=data)
-        return UnitPublic.model_validate(unit)
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    unit = await units.create_unit(session=session, principal=principal, data=data)
+    return UnitPublic.model_validate(unit)
 
 
 @units_router.get("", response_model=Page[UnitPublic])
@@ -177,25 +159,20 @@ async def get_unit(unit_id: str, principal: SurveyReader, session: SessionDep) -
 
 
 touchpoints_router = APIRouter(
-    prefix="/v1/touchpoints", tags=["touchpoints"], responses=problem_responses(401, 403, 422)
+    route_class=IdempotentRoute,
+    prefix="/v1/touchpoints",
+    tags=["touchpoints"],
+    responses=problem_responses(401, 403, 422),
 )
 
 
 @touchpoints_router.post("", status_code=201, response_model=TouchpointPublic, responses=problem_responses(409))
 async def create_touchpoint(
-    data: TouchpointCreate,
-    request: Request,
-    principal: SurveyWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+    data: TouchpointCreate, principal: SurveyWriter, session: IdempotentSession
+) -> TouchpointPublic:
     """Add a touchpoint to a journey (scope `surveys:write`); 409 if the journey has one of that name."""
-
-    async def create(session: AsyncSession) -> TouchpointPublic:
-        touchpoint = await touchpoints.create_touchpoint(session=session, principal=principal, data=data)
-        return TouchpointPublic.model_validate(touchpoint)
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    touchpoint = await touchpoints.create_touchpoint(session=session, principal=principal, data=data)
+    return TouchpointPublic.model_validate(touchpoint)
 
 
 @touchpoints_router.get("", response_model=Page[TouchpointPublic])

@@ -5,10 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import APIRouter, Query
+from fastapi.responses import Response
 from pydantic import AwareDatetime
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.contacts import directory as contacts
 from services.survey_api.contacts import erasure
@@ -16,11 +15,13 @@ from services.survey_api.contacts.schemas import BulkResult, ContactBulk, Contac
 from services.survey_api.scopes import ContactReader, ContactWriter
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.schemas.common import UnitPath
 
-router = APIRouter(prefix="/v1/contacts", tags=["contacts"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/contacts", tags=["contacts"], responses=problem_responses(401, 403, 422)
+)
 
 
 @router.post(
@@ -33,37 +34,18 @@ router = APIRouter(prefix="/v1/contacts", tags=["contacts"], responses=problem_r
     },
 )
 async def upsert_contact(
-    data: ContactUpsert,
-    request: Request,
-    principal: ContactWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+    data: ContactUpsert, principal: ContactWriter, response: Response, session: IdempotentSession
+) -> ContactPublic:
     """Create (201) or update (200) the contact with this `external_id`; fields left out keep their value."""
-
-    async def create(session: AsyncSession) -> tuple[ContactPublic, int]:
-        contact, created = await contacts.upsert_contact(session=session, principal=principal, data=data)
-        return ContactPublic.model_validate(contact), 201 if created else 200
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    contact, created = await contacts.upsert_contact(session=session, principal=principal, data=data)
+    response.status_code = 201 if created else 200
+    return ContactPublic.model_validate(contact)
 
 
 @router.post("/bulk", response_model=BulkResult, responses=problem_responses(409))
-async def bulk_upsert_contacts(
-    data: ContactBulk,
-    request: Request,
-    principal: ContactWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def bulk_upsert_contacts(data: ContactBulk, principal: ContactWriter, session: IdempotentSession) -> BulkResult:
     """Upsert up to 10,000 contacts in order; each item succeeds or is rejected on its own, with its errors."""
-
-    async def create(session: AsyncSession) -> BulkResult:
-        return await contacts.bulk_upsert(session=session, principal=principal, items=data.items)
-
-    return await idempotency.run(
-        request=request, principal=principal, key=key, payload=data, create=create, status_code=200
-    )
+    return await contacts.bulk_upsert(session=session, principal=principal, items=data.items)
 
 
 @router.get("", response_model=Page[ContactPublic])

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
-from fastapi.responses import JSONResponse, StreamingResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Query
+from fastapi.responses import Response, StreamingResponse
 
 from services.survey_api.responses import export
 from services.survey_api.responses import ingest as responses
@@ -22,10 +21,12 @@ from services.survey_api.responses.schemas import (
 from services.survey_api.scopes import ResponseReader, ResponseWriter
 from shared.db import DatabaseDep, SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 
-router = APIRouter(prefix="/v1/responses", tags=["responses"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/responses", tags=["responses"], responses=problem_responses(401, 403, 422)
+)
 
 
 @router.post(
@@ -38,37 +39,20 @@ router = APIRouter(prefix="/v1/responses", tags=["responses"], responses=problem
     },
 )
 async def create_response(
-    data: ResponseCreate,
-    request: Request,
-    principal: ResponseWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+    data: ResponseCreate, principal: ResponseWriter, answer: Response, session: IdempotentSession
+) -> ResponsePublic:
     """Accept one response from a partner system (201), or find the one already stored for its external_id (200)."""
-
-    async def create(session: AsyncSession) -> tuple[ResponsePublic, int]:
-        response, created = await responses.create_response(session=session, principal=principal, data=data)
-        return ResponsePublic.model_validate(response), 201 if created else 200
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    stored, created = await responses.create_response(session=session, principal=principal, data=data)
+    answer.status_code = 201 if created else 200
+    return ResponsePublic.model_validate(stored)
 
 
 @router.post("/batch", response_model=BatchResult, responses=problem_responses(409))
 async def create_response_batch(
-    data: BatchRequest,
-    request: Request,
-    principal: ResponseWriter,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+    data: BatchRequest, principal: ResponseWriter, session: IdempotentSession
+) -> BatchResult:
     """Accept up to 1,000 responses; the answer says what happened to each (accepted, duplicate, rejected)."""
-
-    async def create(session: AsyncSession) -> BatchResult:
-        return await responses.create_batch(session=session, principal=principal, items=data.items)
-
-    return await idempotency.run(
-        request=request, principal=principal, key=key, payload=data, create=create, status_code=200
-    )
+    return await responses.create_batch(session=session, principal=principal, items=data.items)
 
 
 @router.get("", response_model=Page[ResponsePublic])
