@@ -1,4 +1,4 @@
-"""Builders of the events survey_api sends loop_api, shaped as `services.survey_api.responses.response_event`."""
+"""Builders of the events survey_api sends loop_api, shaped as `services.survey_api.responses.ingest.response_event`."""
 
 from __future__ import annotations
 

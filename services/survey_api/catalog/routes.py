@@ -6,8 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query
 
-from services.survey_api.catalog import publishing as survey_publish
-from services.survey_api.catalog import surveys, touchpoints, units
+from services.survey_api.catalog import publishing, surveys, touchpoints, units
 from services.survey_api.catalog.schemas import (
     Audience,
     JourneyLabel,
@@ -89,14 +88,14 @@ async def publish_survey(survey_id: str, principal: SurveyWriter, session: Sessi
 
     422 lists every problem (missing translations, bad `show_if`); 409 when there is nothing to publish.
     """
-    survey = await survey_publish.publish_survey(session=session, principal=principal, survey_id=survey_id)
+    survey = await publishing.publish_survey(session=session, principal=principal, survey_id=survey_id)
     return surveys.public_survey(survey)
 
 
 @surveys_router.post("/{survey_id}/close", response_model=SurveyPublic, responses=problem_responses(404, 409))
 async def close_survey(survey_id: str, principal: SurveyWriter, session: SessionDep) -> SurveyPublic:
     """Stop an active survey taking responses (scope `surveys:write`); publish reopens it."""
-    survey = await survey_publish.close_survey(session=session, principal=principal, survey_id=survey_id)
+    survey = await publishing.close_survey(session=session, principal=principal, survey_id=survey_id)
     return surveys.public_survey(survey)
 
 
@@ -105,7 +104,7 @@ async def list_survey_versions(
     survey_id: str, principal: SurveyReader, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
 ) -> Page[SurveyVersionPublic]:
     """A survey's published versions, oldest first, a page at a time (scope `surveys:read`)."""
-    items, next_cursor = await survey_publish.list_versions(
+    items, next_cursor = await publishing.list_versions(
         session=session, principal=principal, survey_id=survey_id, limit=limit, cursor=cursor
     )
     return Page(items=[SurveyVersionPublic.model_validate(v) for v in items], next_cursor=next_cursor)
@@ -118,9 +117,7 @@ async def get_survey_version(
     survey_id: str, version: VersionNumber, principal: SurveyReader, session: SessionDep
 ) -> SurveyVersionPublic:
     """One published version, frozen as respondents answered it (scope `surveys:read`)."""
-    frozen = await survey_publish.get_version(
-        session=session, principal=principal, survey_id=survey_id, version=version
-    )
+    frozen = await publishing.get_version(session=session, principal=principal, survey_id=survey_id, version=version)
     return SurveyVersionPublic.model_validate(frozen)
 
 

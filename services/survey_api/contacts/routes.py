@@ -9,8 +9,7 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from pydantic import AwareDatetime
 
-from services.survey_api.contacts import directory as contacts
-from services.survey_api.contacts import erasure
+from services.survey_api.contacts import directory, erasure
 from services.survey_api.contacts.schemas import BulkResult, ContactBulk, ContactPublic, ContactUpsert
 from services.survey_api.scopes import ContactReader, ContactWriter
 from shared.db import SessionDep
@@ -37,7 +36,7 @@ async def upsert_contact(
     data: ContactUpsert, principal: ContactWriter, response: Response, session: IdempotentSession
 ) -> ContactPublic:
     """Create (201) or update (200) the contact with this `external_id`; fields left out keep their value."""
-    contact, created = await contacts.upsert_contact(session=session, principal=principal, data=data)
+    contact, created = await directory.upsert_contact(session=session, principal=principal, data=data)
     response.status_code = 201 if created else 200
     return ContactPublic.model_validate(contact)
 
@@ -45,7 +44,7 @@ async def upsert_contact(
 @router.post("/bulk", response_model=BulkResult, responses=problem_responses(409))
 async def bulk_upsert_contacts(data: ContactBulk, principal: ContactWriter, session: IdempotentSession) -> BulkResult:
     """Upsert up to 10,000 contacts in order; each item succeeds or is rejected on its own, with its errors."""
-    return await contacts.bulk_upsert(session=session, principal=principal, items=data.items)
+    return await directory.bulk_upsert(session=session, principal=principal, items=data.items)
 
 
 @router.get("", response_model=Page[ContactPublic])
@@ -61,7 +60,7 @@ async def list_contacts(
 ) -> Page[ContactPublic]:
     """The org's contacts in creation order, a page at a time."""
     since: dt.datetime | None = updated_since
-    items, next_cursor = await contacts.list_contacts(
+    items, next_cursor = await directory.list_contacts(
         session=session,
         principal=principal,
         external_id=external_id,
@@ -77,7 +76,7 @@ async def list_contacts(
 @router.get("/{contact_id}", response_model=ContactPublic, responses=problem_responses(404))
 async def get_contact(contact_id: str, principal: ContactReader, session: SessionDep) -> ContactPublic:
     """One contact."""
-    contact = await contacts.get_contact(session=session, principal=principal, contact_id=contact_id)
+    contact = await directory.get_contact(session=session, principal=principal, contact_id=contact_id)
     return ContactPublic.model_validate(contact)
 
 

@@ -7,8 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from fastapi.responses import Response, StreamingResponse
 
-from services.survey_api.responses import export
-from services.survey_api.responses import ingest as responses
+from services.survey_api.responses import export, ingest
 from services.survey_api.responses.filters import ResponseFiltersDep
 from services.survey_api.responses.schemas import (
     BatchRequest,
@@ -42,7 +41,7 @@ async def create_response(
     data: ResponseCreate, principal: ResponseWriter, answer: Response, session: IdempotentSession
 ) -> ResponsePublic:
     """Accept one response from a partner system (201), or find the one already stored for its external_id (200)."""
-    stored, created = await responses.create_response(session=session, principal=principal, data=data)
+    stored, created = await ingest.create_response(session=session, principal=principal, data=data)
     answer.status_code = 201 if created else 200
     return ResponsePublic.model_validate(stored)
 
@@ -52,7 +51,7 @@ async def create_response_batch(
     data: BatchRequest, principal: ResponseWriter, session: IdempotentSession
 ) -> BatchResult:
     """Accept up to 1,000 responses; the answer says what happened to each (accepted, duplicate, rejected)."""
-    return await responses.create_batch(session=session, principal=principal, items=data.items)
+    return await ingest.create_batch(session=session, principal=principal, items=data.items)
 
 
 @router.get("", response_model=Page[ResponsePublic])
@@ -64,7 +63,7 @@ async def list_responses(
     cursor: CursorQuery = None,
 ) -> Page[ResponsePublic]:
     """The org's responses, oldest first, a page at a time."""
-    items, next_cursor = await responses.list_responses(
+    items, next_cursor = await ingest.list_responses(
         session=session, principal=principal, filters=filters, limit=limit, cursor=cursor
     )
     return Page(items=[ResponsePublic.model_validate(r) for r in items], next_cursor=next_cursor)
@@ -93,7 +92,7 @@ async def export_responses(
 async def get_response(response_id: str, principal: ResponseReader, session: SessionDep) -> ResponsePublic:
     """One response."""
     return ResponsePublic.model_validate(
-        await responses.get_response(session=session, principal=principal, response_id=response_id)
+        await ingest.get_response(session=session, principal=principal, response_id=response_id)
     )
 
 
@@ -102,5 +101,5 @@ async def update_response(
     response_id: str, data: ResponseUpdate, principal: ResponseWriter, session: SessionDep
 ) -> ResponsePublic:
     """Merge more answers into an unfinished response; `finished: true` checks it whole and completes it."""
-    response = await responses.update_response(session=session, principal=principal, response_id=response_id, data=data)
+    response = await ingest.update_response(session=session, principal=principal, response_id=response_id, data=data)
     return ResponsePublic.model_validate(response)
