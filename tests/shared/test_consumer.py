@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
-from services.survey_api.schemas.settings import SurveyOrgSettings
+from services.survey_api.org_settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
 from shared.consumer import EventHandlers, Received

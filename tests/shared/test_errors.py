@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from cxloop.migrations import upgrade
 from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
-from services.survey_api.schemas.settings import SurveyOrgSettings
+from services.survey_api.org_settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings
 from shared.app import ServiceSpec, create_service_app
 from shared.auth import mint_token

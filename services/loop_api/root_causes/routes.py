@@ -4,39 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Depends, Query
 
 from services.loop_api.root_causes import service as root_causes
 from services.loop_api.root_causes.schemas import RootCauseCode, RootCauseCreate, RootCausePublic, RootCauseUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 
-router = APIRouter(prefix="/v1/root-causes", tags=["root-causes"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=IdempotentRoute,
+    prefix="/v1/root-causes",
+    tags=["root-causes"],
+    responses=problem_responses(401, 403, 422),
+)
 # The cases scopes cover the rules and root causes that cases use.
 Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("cases:write"))]
 
 
 @router.post("", status_code=201, response_model=RootCausePublic, responses=problem_responses(409))
-async def create_root_cause(
-    data: RootCauseCreate,
-    request: Request,
-    principal: Writer,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_root_cause(data: RootCauseCreate, principal: Writer, session: IdempotentSession) -> RootCausePublic:
     """Create a root-cause code (its parent must exist; dotted codes should extend their parent's)."""
-
-    async def create(session: AsyncSession) -> RootCausePublic:
-        root_cause = await root_causes.create_root_cause(session=session, principal=principal, data=data)
-        return RootCausePublic.model_validate(root_cause)
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    root_cause = await root_causes.create_root_cause(session=session, principal=principal, data=data)
+    return RootCausePublic.model_validate(root_cause)
 
 
 @router.get("", response_model=Page[RootCausePublic])

@@ -4,37 +4,27 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Depends, Query
 
 from services.loop_api.rules import service as rules
 from services.loop_api.rules.schemas import RuleCreate, RulePublic, RuleUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 
-router = APIRouter(prefix="/v1/rules", tags=["rules"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/rules", tags=["rules"], responses=problem_responses(401, 403, 422)
+)
 Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("cases:write"))]
 
 
 @router.post("", status_code=201, response_model=RulePublic, responses=problem_responses(409))
-async def create_rule(
-    data: RuleCreate,
-    request: Request,
-    principal: Writer,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_rule(data: RuleCreate, principal: Writer, session: IdempotentSession) -> RulePublic:
     """Create a rule; the org's first rule replaces the default (NPS ≤ 6 opens a case)."""
-
-    async def create(session: AsyncSession) -> RulePublic:
-        return rules.public(await rules.create_rule(session=session, principal=principal, data=data))
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    return rules.public(await rules.create_rule(session=session, principal=principal, data=data))
 
 
 @router.get("", response_model=Page[RulePublic])

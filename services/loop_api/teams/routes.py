@@ -4,37 +4,25 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Depends
 
 from services.loop_api.teams import service as teams
 from services.loop_api.teams.schemas import Escalations, TeamCreate, TeamPublic, TeamUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 
-router = APIRouter(tags=["teams"], responses=problem_responses(401, 403, 422))
+router = APIRouter(route_class=IdempotentRoute, tags=["teams"], responses=problem_responses(401, 403, 422))
 Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("cases:write"))]
 
 
 @router.post("/v1/teams", status_code=201, response_model=TeamPublic, responses=problem_responses(409))
-async def create_team(
-    data: TeamCreate,
-    request: Request,
-    principal: Writer,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_team(data: TeamCreate, principal: Writer, session: IdempotentSession) -> TeamPublic:
     """Create a team; rules route cases to it and its members take them in turn."""
-
-    async def create(session: AsyncSession) -> TeamPublic:
-        return TeamPublic.model_validate(await teams.create_team(session=session, principal=principal, data=data))
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    return TeamPublic.model_validate(await teams.create_team(session=session, principal=principal, data=data))
 
 
 @router.get("/v1/teams", response_model=Page[TeamPublic])
