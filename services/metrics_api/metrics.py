@@ -10,14 +10,17 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.metrics_api.catalog import SurveyInfo, check_request, invitation_population, survey_catalog
 from services.metrics_api.figures import Sample, comparison, figures_of
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
-from services.metrics_api.queries import Filters, Row, Scope, Split, invitation_rows, score_rows
+from services.metrics_api.queries import INVITATIONS, Filters, Row, Scope, Split, invitation_rows, score_rows
 from services.metrics_api.references import (
     active_targets,
     applicable_benchmark,
+    applicable_target,
     benchmark_status,
+    target_candidates,
     target_status,
 )
 from services.metrics_api.schemas import MetricsOrgSettings
@@ -52,6 +55,12 @@ class Context:
     filters: Filters
     min_sample: int
     fetch: Fetch
+    split_by: str | None = None
+
+    def figures(self, sample: Sample) -> dict[str, Any]:
+        """The figures of one sample; employees' are anonymous (no counts below the minimum sample)."""
+        anonymous = self.filters.audience == "employees"
+        return figures_of(self.metric, sample, self.min_sample, anonymous=anonymous)
 
 
 def resolve_scope(principal: Principal, unit: str | None) -> Scope:
@@ -94,7 +103,7 @@ def _check_rate_options(request: MetricRequest, segments: bool) -> None:
 def _mixed_scales(metric: str, rows: Iterable[Row]) -> None:
     """422 when CSAT or CES answers on different scales would be combined into one number."""
     scales = sorted({row.scale for row in rows if row.scale is not None and any(row.counts)})
-    if metric in ("csat", "ces") and len(scales) > 1:
+    if metric in ("csat", "ces", "rating") and len(scales) > 1:
         shown = ", ".join(f"{low}-{high}" for low, high in scales)
         message = f"{metric} answers on different scales ({shown}) cannot be combined: filter by question or survey_id"
         raise Unprocessable(message, errors=[FieldError(field="question", message=message, code="mixed_scales")])
@@ -125,7 +134,7 @@ async def _grouped(
 
 
 def _with_previous(ctx: Context, figures: dict[str, Any], current: Sample, previous: Sample) -> dict[str, Any]:
-    before = figures_of(ctx.metric, previous, ctx.min_sample)
+    before = ctx.figures(previous)
     figures["previous"] = {"value": before["value"], "n": before["n"]}
     return figures | comparison(ctx.metric, current, previous, ctx.min_sample)
 
@@ -141,11 +150,21 @@ async def _groups(ctx: Context, period: Period, group_by: str, compare: bool) ->
     previous = await _grouped(ctx, period.previous(), group_by) if compare else {}
     groups = []
     for key, sample in current.items():
-        figures = figures_of(ctx.metric, sample, ctx.min_sample)
+        figures = ctx.figures(sample)
         if compare:
             figures = _with_previous(ctx, figures, sample, previous.get(key, Sample.empty(ctx.metric)))
         groups.append({"key": key, **figures})
     return sorted(groups, key=_value_order)
+
+
+async def _league_targets(session: AsyncSession, ctx: Context, groups: list[dict[str, Any]], period: Period) -> None:
+    """Each unit group's target (its own, or the nearest above it) and whether its value meets it."""
+    candidates = await target_candidates(
+        session, org=ctx.scope.org, metrics=(ctx.metric,), filters=ctx.filters, day=period.last
+    )
+    for group in groups:
+        target = applicable_target(candidates, ctx.metric, group["key"] or None)
+        group["target"] = target_status(target, group["value"])
 
 
 def _next_bucket(start: dt.date, interval: str) -> dt.date:
@@ -174,7 +193,7 @@ async def _trend(ctx: Context, period: Period, interval: str) -> tuple[Sample, l
     groups = []
     for start in _bucket_starts(period, interval):
         sample = buckets.get(start.isoformat(), Sample.empty(ctx.metric))
-        groups.append({"key": start.isoformat(), **figures_of(ctx.metric, sample, ctx.min_sample)})
+        groups.append({"key": start.isoformat(), **ctx.figures(sample)})
     return total, groups
 
 
@@ -190,20 +209,30 @@ async def _segments(ctx: Context, period: Period, compare: str) -> tuple[list[di
     attrs = (*((k, v) for k, v in ctx.filters.attrs if k != key), (key, values))
     samples = await _grouped(ctx, period, f"attr.{key}", replace(ctx.filters, attrs=attrs))
     first, second = (samples.get(v, Sample.empty(ctx.metric)) for v in values)
-    segments = [
-        {"key": v, **figures_of(ctx.metric, s, ctx.min_sample)} for v, s in zip(values, (first, second), strict=True)
-    ]
+    segments = [{"key": v, **ctx.figures(s)} for v, s in zip(values, (first, second), strict=True)]
     return segments, comparison(ctx.metric, first, second, ctx.min_sample)
 
 
-def _fetcher(session: AsyncSession, metric: str, scope: Scope) -> Fetch:
+def _fetcher(session: AsyncSession, metric: str, scope: Scope, catalog: dict[str, SurveyInfo] | None) -> Fetch:
     async def fetch(period: Period, split: Split, filters: Filters) -> list[Row]:
         """The aggregated rows of `metric` in the scope."""
         if metric == "response_rate":
-            return await invitation_rows(session, scope=scope, filters=filters, period=period, split=split)
+            surveys = invitation_population(catalog or {}, filters, INVITATIONS.c.survey_id)
+            return await invitation_rows(
+                session, scope=scope, filters=filters, period=period, split=split, surveys=surveys
+            )
         return await score_rows(session, kind=metric, scope=scope, filters=filters, period=period, split=split)
 
     return fetch
+
+
+async def _catalog(session: AsyncSession, org: str, metric: str, filters: Filters) -> dict[str, SurveyInfo] | None:
+    """The org's surveys when the request needs them (a survey or question named, or invitations to place)."""
+    if filters.survey_id is None and filters.question is None and metric != "response_rate":
+        return None
+    catalog = await survey_catalog(session, org)
+    check_request(catalog, metric, filters)
+    return catalog
 
 
 async def _references(
@@ -222,7 +251,9 @@ async def _references(
                 session, org=principal.org, metrics=(ctx.metric,), unit=unit, filters=ctx.filters, day=period.last
             )
         answer["target"] = target_status(found.get(ctx.metric), answer["value"])
-    if "benchmark" in include:
+        if answer.get("groups") and ctx.split_by == "unit":
+            await _league_targets(session, ctx, answer["groups"], period)
+    if "benchmark" in include and ctx.filters.audience == "customers":  # benchmarks are customer references
         benchmark = await applicable_benchmark(
             session, principal=principal, metric=ctx.metric, unit=unit, touchpoint_id=ctx.filters.touchpoint_id
         )
@@ -237,13 +268,16 @@ async def metric_answer(
     period = resolve_period(request.raw_from, request.raw_to, ZoneInfo(settings.timezone))
     _check_options(metric, request, period)
     scope = resolve_scope(principal, request.unit)
-    ctx = Context(metric, scope, request.filters, settings.min_sample, _fetcher(session, metric, scope))
+    catalog = await _catalog(session, principal.org, metric, request.filters)
+    fetch = _fetcher(session, metric, scope, catalog)
+    ctx = Context(metric, scope, request.filters, settings.min_sample, fetch, request.group_by)
     head = {"metric": metric, "period": period.describe(), "unit": request.unit, "min_sample": settings.min_sample}
+    head["audience"] = request.filters.audience
     if request.interval:
         total, buckets = await _trend(ctx, period, request.interval)
     else:
         total, buckets = await _total(ctx, period), None
-    answer = head | figures_of(metric, total, settings.min_sample)
+    answer = head | ctx.figures(total)
     if request.compare == "previous":
         answer = _with_previous(ctx, answer, total, await _total(ctx, period.previous()))
     elif request.compare:

@@ -70,7 +70,7 @@ def response_event(
         survey_id=survey_id,
         survey_version=1,
         survey_kind="relationship",
-        audience="customer",
+        audience="customers",
         touchpoint_id=touchpoint_id,
         channel=channel,
         source="partner",
