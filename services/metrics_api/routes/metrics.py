@@ -26,8 +26,14 @@ from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
 from shared.schemas.common import Channel, UnitPath
+from shared.strict_query import open_query
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/v1/metrics",
+    tags=["metrics"],
+    responses=problem_responses(401, 403, 422),
+    dependencies=[open_query("attr.")],
+)
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 
 ATTR_KEY = r"[a-z][a-z0-9_]{0,39}"
