@@ -9,12 +9,13 @@ parameters that must not break them.
 
 from __future__ import annotations
 
+import collections.abc
+import types
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any, Union, get_args, get_origin
 
 from fastapi import Depends, Request
 from fastapi.dependencies.models import Dependant
-from fastapi.dependencies.utils import field_annotation_is_sequence
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
@@ -45,6 +46,19 @@ class QueryShape:
     prefixes: tuple[str, ...]
 
 
+SEQUENCES = (list, tuple, set, frozenset, collections.abc.Sequence, collections.abc.Set)
+
+
+def takes_several(annotation: Any) -> bool:
+    """Whether a parameter's annotation takes several values (`list[str]`, `list[str] | None`, …)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return takes_several(get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        return any(takes_several(arg) for arg in get_args(annotation))
+    return isinstance(origin, type) and issubclass(origin, SEQUENCES)
+
+
 def _walk(dependant: Dependant, names: dict[str, bool], prefixes: list[str]) -> None:
     """Collect the query parameters (name → takes several values) and open prefixes of a dependency tree."""
     if isinstance(dependant.call, OpenQuery):
@@ -53,9 +67,9 @@ def _walk(dependant: Dependant, names: dict[str, bool], prefixes: list[str]) -> 
         annotation = field.field_info.annotation
         if isinstance(annotation, type) and issubclass(annotation, BaseModel):
             for name, inner in annotation.model_fields.items():
-                names[inner.alias or name] = field_annotation_is_sequence(inner.annotation)
+                names[inner.alias or name] = takes_several(inner.annotation)
         else:
-            names[field.alias] = field_annotation_is_sequence(annotation)
+            names[field.alias] = takes_several(annotation)
     for child in dependant.dependencies:
         _walk(child, names, prefixes)
 
