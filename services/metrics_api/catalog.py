@@ -52,8 +52,8 @@ def check_request(catalog: dict[str, SurveyInfo], metric: str, filters: Filters)
     if survey is not None and survey.audience != filters.audience:
         message = f"survey {filters.survey_id!r} asks {survey.audience}: add audience={survey.audience}"
         raise _refuse("audience", message, "other_audience")
-    if filters.question is None or metric == "response_rate":
-        return
+    if filters.question is None or metric == "response_rate" or (filters.survey_id and survey is None):
+        return  # no question named, or a survey nobody has answered yet: nothing to hold the key against
     surveys = [survey] if survey is not None else [s for s in catalog.values() if s.audience == filters.audience]
     known: dict[str, set[str]] = {}
     for info in surveys:

@@ -87,3 +87,9 @@ async def test_ces_easy_on_a_five_point_scale_is_above_the_midpoint(ingest: Inge
     answer = await read("ces", question="effort")
     assert answer["easy"] == 4  # 4 and 5: the neutral 3 is not easy
     assert answer["easy_pct"] == pytest.approx(40.0)
+
+
+async def test_a_survey_nobody_answered_yet_has_no_questions_to_check(ingest: Ingest, read: Read) -> None:
+    await ingest(rating_events([5, 4, 3]))
+    answer = await read("rating", question="cleanliness", survey_id="srv_new")
+    assert (answer["n"], answer["value"]) == (0, None)
