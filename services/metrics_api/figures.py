@@ -150,6 +150,11 @@ FIGURES = {
 }
 
 
+def sample_n(metric: str, sample: Sample) -> int:
+    """The sample size of a sample: its answers (response rate: its delivered invitations)."""
+    return sample.counts[1] if metric == "response_rate" else sum(sample.counts)
+
+
 def figures_of(metric: str, sample: Sample, min_sample: int, *, anonymous: bool = False) -> dict[str, Any]:
     """The figures of `metric` for `sample`; `anonymous` (employees): below the minimum sample, no counts either."""
     figures = FIGURES[metric](sample, min_sample)

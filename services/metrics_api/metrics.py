@@ -10,8 +10,9 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complement
 from services.metrics_api.catalog import SurveyInfo, check_request, invitation_population, survey_catalog
-from services.metrics_api.figures import Sample, comparison, figures_of
+from services.metrics_api.figures import BELOW_MIN_SAMPLE, Sample, comparison, figures_of, sample_n
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
 from services.metrics_api.queries import INVITATIONS, Filters, Row, Scope, Split, invitation_rows, score_rows
@@ -57,10 +58,14 @@ class Context:
     fetch: Fetch
     split_by: str | None = None
 
+    @property
+    def anonymous(self) -> bool:
+        """Employees' results are anonymous: no counts below the minimum sample, not even by subtraction."""
+        return self.filters.audience == "employees"
+
     def figures(self, sample: Sample) -> dict[str, Any]:
-        """The figures of one sample; employees' are anonymous (no counts below the minimum sample)."""
-        anonymous = self.filters.audience == "employees"
-        return figures_of(self.metric, sample, self.min_sample, anonymous=anonymous)
+        """The figures of one sample (anonymous ones without counts below the minimum sample)."""
+        return figures_of(self.metric, sample, self.min_sample, anonymous=self.anonymous)
 
 
 def resolve_scope(principal: Principal, unit: str | None) -> Scope:
@@ -144,17 +149,40 @@ def _value_order(group: dict[str, Any]) -> tuple[bool, float, bool, str]:
     return value is None, -(value or 0.0), key is None, key or ""
 
 
-async def _groups(ctx: Context, period: Period, group_by: str, compare: bool) -> list[dict[str, Any]]:
-    """One entry per group, best value first (nulls last); with the previous period's value when comparing."""
+async def _groups(
+    ctx: Context, period: Period, group_by: str, totals: tuple[Sample, Sample | None]
+) -> list[dict[str, Any]]:
+    """One entry per group, best value first (nulls last); with the previous period's value when comparing
+    (`totals`: the answer's total and, when comparing, the previous period's)."""
     current = await _grouped(ctx, period, group_by)
-    previous = await _grouped(ctx, period.previous(), group_by) if compare else {}
-    groups = []
+    previous = await _grouped(ctx, period.previous(), group_by) if totals[1] is not None else {}
+    groups, earlier = [], []
     for key, sample in current.items():
-        figures = ctx.figures(sample)
-        if compare:
-            figures = _with_previous(ctx, figures, sample, previous.get(key, Sample.empty(ctx.metric)))
-        groups.append({"key": key, **figures})
+        group = {"key": key, **ctx.figures(sample)}
+        if totals[1] is not None:
+            before = previous.get(key, Sample.empty(ctx.metric))
+            group = _with_previous(ctx, group, sample, before)
+            earlier.append((group, sample_n(ctx.metric, before)))
+        groups.append(group)
+    if ctx.anonymous:
+        _protect(ctx, [(g, sample_n(ctx.metric, current[g["key"]])) for g in groups], totals[0])
+        if totals[1] is not None:
+            _protect_previous(ctx, earlier, totals[1])
     return sorted(groups, key=_value_order)
+
+
+def _protect(ctx: Context, groups: list[tuple[dict[str, Any], int]], total: Sample) -> None:
+    protect_complement(groups, sample_n(ctx.metric, total), ctx.min_sample)
+
+
+def _protect_previous(ctx: Context, groups: list[tuple[dict[str, Any], int]], total: Sample) -> None:
+    """The same protection for the previous period's values shown beside each group."""
+    shown = [({"reason": None if f["previous"]["value"] is not None else BELOW_MIN_SAMPLE}, n) for f, n in groups]
+    protect_complement(shown, sample_n(ctx.metric, total), ctx.min_sample)
+    for (figures, _), (marker, _) in zip(groups, shown, strict=True):
+        if marker["reason"] == PROTECTS_SMALL_GROUP:
+            figures["previous"] = {"value": None, "n": None}
+            figures.update(change=None, p_value=None, significant=False)
 
 
 async def _league_targets(session: AsyncSession, ctx: Context, groups: list[dict[str, Any]], period: Period) -> None:
@@ -190,10 +218,13 @@ async def _trend(ctx: Context, period: Period, interval: str) -> tuple[Sample, l
     _mixed_scales(ctx.metric, rows)
     total = _fold(ctx.metric, ((None, r) for r in rows)).get(None, Sample.empty(ctx.metric))
     buckets = _fold(ctx.metric, ((bucket_of(r.day, interval).isoformat() if r.day else None, r) for r in rows))
-    groups = []
+    groups, sizes = [], []
     for start in _bucket_starts(period, interval):
         sample = buckets.get(start.isoformat(), Sample.empty(ctx.metric))
         groups.append({"key": start.isoformat(), **ctx.figures(sample)})
+        sizes.append(sample_n(ctx.metric, sample))
+    if ctx.anonymous:
+        _protect(ctx, list(zip(groups, sizes, strict=True)), total)
     return total, groups
 
 
@@ -278,13 +309,15 @@ async def metric_answer(
     else:
         total, buckets = await _total(ctx, period), None
     answer = head | ctx.figures(total)
+    previous = None
     if request.compare == "previous":
-        answer = _with_previous(ctx, answer, total, await _total(ctx, period.previous()))
+        previous = await _total(ctx, period.previous())
+        answer = _with_previous(ctx, answer, total, previous)
     elif request.compare:
         answer["segments"], tested = await _segments(ctx, period, request.compare)
         answer |= tested
     if request.group_by:
-        answer["groups"] = await _groups(ctx, period, request.group_by, request.compare == "previous")
+        answer["groups"] = await _groups(ctx, period, request.group_by, (total, previous))
     elif buckets is not None:
         answer["groups"] = buckets
     await _references(session, principal, ctx, answer, period, request.include)

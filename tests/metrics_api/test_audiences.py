@@ -48,10 +48,16 @@ async def test_a_small_employee_group_shows_no_counts_but_a_small_customer_group
 ) -> None:
     await _org_with_employees(ingest)
     await ingest(scored([9, 3], survey_id="srv_customers", unit="emea/paris"))
-    employees = {g["key"]: g for g in (await read("nps", audience="employees", unit="emea", group_by="unit"))["groups"]}
+    await ingest(scored([9, 9, 8, 6, 2, 10], survey_id="srv_pulse", unit="emea/rome", audience="employees"))
+    answer = await read("nps", audience="employees", unit="emea", group_by="unit")
+    employees = {g["key"]: g for g in answer["groups"]}
     assert employees["emea/paris"] | NULL_COUNTS == employees["emea/paris"]  # two answers: nothing of them shows
     assert employees["emea/paris"]["reason"] == "below_min_sample"
-    assert employees["emea/berlin"]["n"] == 8
+    # the total (16) minus the stores shown must not give Paris back: the smallest one shown is hidden too
+    assert answer["n"] == 16
+    assert employees["emea/rome"] | NULL_COUNTS == employees["emea/rome"]
+    assert employees["emea/rome"]["reason"] == "protects_small_group"
+    assert (employees["emea/berlin"]["n"], employees["emea/berlin"]["value"]) == (8, nps_of(2, 3, 3))
     customers = {g["key"]: g for g in (await read("nps", unit="emea", group_by="unit"))["groups"]}
     assert customers["emea/paris"]["value"] is None
     assert (customers["emea/paris"]["n"], customers["emea/paris"]["promoters"]) == (2, 1)
@@ -63,6 +69,17 @@ async def test_small_employee_trend_buckets_and_totals_hide_their_counts(ingest:
     assert answer | NULL_COUNTS == answer
     assert answer["reason"] == "below_min_sample"
     assert all(bucket["n"] is None and bucket["promoters"] is None for bucket in answer["groups"])
+
+
+async def test_one_small_employee_bucket_cannot_be_read_from_the_total(ingest: Ingest, read: Read) -> None:
+    await ingest(scored([10, 9, 8, 7, 6, 5], survey_id="srv_pulse", audience="employees", submitted_at=days_ago(2)))
+    await ingest(scored([0, 0], survey_id="srv_pulse", audience="employees", submitted_at=days_ago(1)))
+    answer = await read("nps", audience="employees", interval="day", from_=days_ago(2).date().isoformat())
+    assert (answer["n"], answer["detractors"]) == (8, 4)
+    buckets = {b["key"]: b for b in answer["groups"]}
+    assert buckets[days_ago(1).date().isoformat()]["reason"] == "below_min_sample"
+    assert buckets[days_ago(2).date().isoformat()] | NULL_COUNTS == buckets[days_ago(2).date().isoformat()]
+    assert buckets[days_ago(2).date().isoformat()]["reason"] == "protects_small_group"
     csat = await read("csat", audience="employees")
     assert (csat["n"], csat["histogram"], csat["satisfied"], csat["top_box"]) == (None, None, None, None)
 
@@ -137,3 +154,18 @@ async def test_response_rates_of_each_audience(ingest: Ingest, read: Read) -> No
     assert (customers["delivered"], customers["completed"]) == (6, 0)
     employees = await read("response_rate", audience="employees")
     assert (employees["delivered"], employees["completed"], employees["value"]) == (5, 1, 20.0)
+
+
+async def test_previous_period_values_of_employee_groups_are_protected_too(ingest: Ingest, read: Read) -> None:
+    pulse = {"survey_id": "srv_pulse", "audience": "employees"}
+    await ingest(scored([10, 9, 9, 8, 7, 6], unit="emea/berlin", submitted_at=days_ago(40), **pulse))
+    await ingest(scored([0, 1], unit="emea/paris", submitted_at=days_ago(40), **pulse))
+    await ingest(scored([10, 9, 9, 8, 7, 6], unit="emea/berlin", submitted_at=days_ago(5), **pulse))
+    await ingest(scored([10, 9, 9, 8, 7], unit="emea/paris", submitted_at=days_ago(5), **pulse))
+    answer = await read("nps", audience="employees", unit="emea", group_by="unit", compare="previous")
+    assert answer["previous"]["n"] == 8
+    groups = {g["key"]: g for g in answer["groups"]}
+    assert groups["emea/paris"]["previous"] == {"value": None, "n": None}
+    assert groups["emea/berlin"]["previous"] == {"value": None, "n": None}  # 8 - 6 would give Paris's 2 back
+    assert (groups["emea/berlin"]["change"], groups["emea/berlin"]["significant"]) == (None, False)
+    assert groups["emea/berlin"]["n"] == 6

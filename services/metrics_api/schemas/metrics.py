@@ -62,7 +62,11 @@ class Figures(BaseModel):
     n: int | None = Field(
         description="The sample size; for employees below the minimum sample null, as every count (anonymity)"
     )
-    reason: str | None = Field(default=None, description="Why value is null: `below_min_sample`")
+    reason: str | None = Field(
+        default=None,
+        description="Why value is null: `below_min_sample`; for employees also `protects_small_group` (a group "
+        "hidden so that the total minus the groups shown cannot reveal a smaller hidden one)",
+    )
     ci: Interval | None = Field(default=None, description="95 % confidence interval; null with the value")
     previous: PreviousValue | None = Field(default=None, description="compare=previous: the previous period")
     change: float | None = Field(default=None, description="With compare: value - the compared value")
