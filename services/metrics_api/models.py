@@ -2,6 +2,8 @@
 
 Facts are one row per scored answer (and per cited reason, per invitation); rollups are additive histograms
 (`h0`..`h10`, `n`) per unit ancestor, day or month, and a coarse dimension, kept equal to a recount of the facts.
+Every fact and rollup row belongs to one audience (`customers`, `employees`) and purpose (`standard`,
+`followup`): readers pick theirs, so employee and follow-up answers never mix into the customers' figures.
 """
 
 from __future__ import annotations
