@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -31,6 +31,7 @@ from shared.org_settings import OrgSettingsFields, org_settings_router
 from shared.outbox import InboxFields, OutboxEventFields
 from shared.outbox_admin import outbox_admin_router
 from shared.settings import ServiceSettings
+from shared.strict_query import strict_query
 from shared.webhooks.delivery import Webhooks
 from shared.webhooks.routes import webhooks_router
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
@@ -130,6 +131,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(strict_query)],  # every documented route: unknown or repeated parameters are 422
     )
     app.state.settings = settings
     app.state.db = db

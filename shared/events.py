@@ -40,7 +40,8 @@ class ResponseData(BaseModel):
     survey_id: str
     survey_version: int
     survey_kind: str
-    audience: str
+    audience: str = "customers"  # `customers` or `employees` (DESIGN §3 Audience); older events may lack it
+    purpose: str = "standard"  # `standard` or `followup` (the survey a closed case sends); older events lack it
     touchpoint_id: str | None
     channel: str
     source: str

@@ -13,7 +13,12 @@ from services.metrics_api import inference
 
 BELOW_MIN_SAMPLE = "below_min_sample"
 SIGNIFICANCE = 0.05
-DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+# What an anonymous (employee) answer below the minimum sample hides besides its value: every count.
+COUNTS = (
+    *("n", "promoters", "passives", "detractors", "satisfied", "top_box", "top2_box", "easy"),
+    *("completed", "delivered", "histogram"),
+)
 
 
 @dataclass
@@ -92,16 +97,35 @@ def csat_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     return figures
 
 
+def _mean_figures(figures: dict[str, Any], h: list[int]) -> None:
+    """The mean as the value, with its t interval (df = n - 1; none for a single answer)."""
+    mean, variance = inference.mean_and_variance(h)
+    ci = _interval(*inference.t_interval(mean, variance, figures["n"])) if variance is not None else None
+    figures.update(value=mean, mean=mean, ci=ci)
+
+
 def ces_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
-    """CES: the mean score with its t interval (df = n - 1); `easy` = the three highest points."""
+    """CES: the mean score with its t interval; `easy` = the points above the scale's midpoint (5-7 of 1-7)."""
     figures, h, high = _scale_figures(sample, "ces")
-    n, easy = figures["n"], sum(h[high - 2 : high + 1])
+    middle = (figures["scale_min"] + high) / 2
+    n, easy = figures["n"], sum(count for score, count in enumerate(h) if middle < score <= high)
     figures.update(easy=easy, easy_pct=None)
     if _below(figures, n, min_sample):
         return figures
-    mean, variance = inference.mean_and_variance(h)
-    ci = _interval(*inference.t_interval(mean, variance, n)) if variance is not None else None
-    figures.update(value=mean, mean=mean, easy_pct=100.0 * easy / n, ci=ci)
+    _mean_figures(figures, h)
+    figures["easy_pct"] = 100.0 * easy / n
+    return figures
+
+
+def rating_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """Rating: the mean score with its t interval; top box (highest point) and top-2-box (two highest) in %."""
+    figures, h, high = _scale_figures(sample, "rating")
+    n, top2 = figures["n"], h[high] + h[high - 1]
+    figures.update(top_box=h[high], top_box_pct=None, top2_box=top2, top2_box_pct=None)
+    if _below(figures, n, min_sample):
+        return figures
+    _mean_figures(figures, h)
+    figures.update(top_box_pct=100.0 * h[high] / n, top2_box_pct=100.0 * top2 / n)
     return figures
 
 
@@ -117,12 +141,26 @@ def rate_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     return figures
 
 
-FIGURES = {"nps": nps_figures, "csat": csat_figures, "ces": ces_figures, "response_rate": rate_figures}
+FIGURES = {
+    "nps": nps_figures,
+    "csat": csat_figures,
+    "ces": ces_figures,
+    "rating": rating_figures,
+    "response_rate": rate_figures,
+}
 
 
-def figures_of(metric: str, sample: Sample, min_sample: int) -> dict[str, Any]:
-    """The figures of `metric` for `sample`."""
-    return FIGURES[metric](sample, min_sample)
+def sample_n(metric: str, sample: Sample) -> int:
+    """The sample size of a sample: its answers (response rate: its delivered invitations)."""
+    return sample.counts[1] if metric == "response_rate" else sum(sample.counts)
+
+
+def figures_of(metric: str, sample: Sample, min_sample: int, *, anonymous: bool = False) -> dict[str, Any]:
+    """The figures of `metric` for `sample`; `anonymous` (employees): below the minimum sample, no counts either."""
+    figures = FIGURES[metric](sample, min_sample)
+    if anonymous and figures.get("reason") == BELOW_MIN_SAMPLE:
+        figures.update({name: None for name in COUNTS if name in figures})
+    return figures
 
 
 def _nps_triple(sample: Sample) -> tuple[int, int, int]:

@@ -38,6 +38,8 @@ SCORED_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ce
 DELIVERED_OR_LATER = frozenset({"delivered", "opened", "displayed", "started", "completed"})
 INVITATION_TIMES = ("invited_at", "sent_at", "delivered_at", "completed_at", "bounced_at")
 CHUNK = 1000
+CUSTOMERS, EMPLOYEES = "customers", "employees"
+STANDARD, FOLLOWUP = "standard", "followup"
 
 
 class State(NamedTuple):
@@ -155,8 +157,10 @@ def facts_of(
         "channel": data.channel,
     }
     common |= {"touchpoint_id": data.touchpoint_id, "unit": data.unit or "", "submitted_at": submitted}
-    common["day"] = submitted.astimezone(zone).date()
+    common |= {"day": submitted.astimezone(zone).date(), **population(data)}
     person: dict[str, Any] = {"contact_id": data.contact_id, "attributes": _snapshot(data.attributes)}
+    if common["audience"] == EMPLOYEES:  # employee answers are anonymous: who answered is never kept here
+        person["contact_id"] = None
     if erased:
         person = {"contact_id": None, "attributes": {}}
     scores: list[dict[str, Any]] = []
@@ -176,6 +180,12 @@ def facts_of(
     return scores, reasons
 
 
+def population(data: ResponseData) -> dict[str, str]:
+    """The audience and purpose of a response's survey, anything unknown read as the defaults."""
+    audience = EMPLOYEES if data.audience == EMPLOYEES else CUSTOMERS
+    return {"audience": audience, "purpose": FOLLOWUP if data.purpose == FOLLOWUP else STANDARD}
+
+
 def dims_of(row: Any) -> FactDims:
     """The rollup dimensions of a fact row (a mapping with those names)."""
     return FactDims(**{name: row[name] for name in DIMENSIONS})
@@ -184,7 +194,8 @@ def dims_of(row: Any) -> FactDims:
 async def _replace_facts(session: AsyncSession, ids: list[str], deltas: RollupDeltas) -> None:
     """Delete the facts of these responses, counting their removal in `deltas`."""
     old = select(*(FACTS.c[c] for c in ("response_id", *DIMENSIONS, "score"))).where(FACTS.c.response_id.in_(ids))
-    cited = select(*(REASONS.c[c] for c in ("org", "unit", "day", "code"))).where(REASONS.c.response_id.in_(ids))
+    reason_columns = ("org", "unit", "day", "audience", "purpose", "code")
+    cited = select(*(REASONS.c[c] for c in reason_columns)).where(REASONS.c.response_id.in_(ids))
     scores = (await session.exec(old)).mappings().all()
     count_facts(deltas, scores, (await session.exec(cited)).mappings().all(), sign=-1)
     await session.exec(delete(FACTS).where(FACTS.c.response_id.in_(ids)))
@@ -195,14 +206,14 @@ def count_facts(
     deltas: RollupDeltas, scores: Iterable[Mapping[str, Any]], reasons: Iterable[Mapping[str, Any]], *, sign: int
 ) -> None:
     """Count score facts (and their responses) and reason facts in `deltas`: added (sign 1) or removed (-1)."""
-    responses: dict[str, tuple[str, str, dt.date]] = {}
+    responses: dict[str, tuple[str, str, dt.date, tuple[str, str]]] = {}
     for row in scores:
         deltas.add_score(dims_of(row), row["score"], sign)
-        responses[row["response_id"]] = (row["org"], row["unit"], row["day"])
-    for org, unit, day in responses.values():
-        deltas.add_responses(org, unit, day, sign)
+        responses[row["response_id"]] = (row["org"], row["unit"], row["day"], (row["audience"], row["purpose"]))
+    for org, unit, day, who in responses.values():
+        deltas.add_responses(org, unit, day, who, sign)
     for row in reasons:
-        deltas.add_reasons(row["org"], row["unit"], row["day"], row["code"], sign)
+        deltas.add_reasons(row["org"], row["unit"], row["day"], (row["audience"], row["purpose"]), row["code"], sign)
 
 
 async def _erased_contacts(session: AsyncSession, pairs: list[tuple[str, str | None]]) -> set[tuple[str, str]]:

@@ -65,6 +65,8 @@ def response_event(
     submitted_at: dt.datetime | None = None,
     updated_at: dt.datetime | None = None,
     event_type: str | None = None,
+    audience: str = "customers",
+    purpose: str = "standard",
 ) -> EventEnvelope:
     """A `response.completed` (or `.updated`) event whose ResponseData is built like survey_api builds it."""
     submitted = submitted_at or days_ago(1)
@@ -73,7 +75,8 @@ def response_event(
         survey_id=survey_id,
         survey_version=1,
         survey_kind="relationship",
-        audience="customer",
+        audience=audience,
+        purpose=purpose,
         touchpoint_id=touchpoint_id,
         channel=channel,
         source="partner",
