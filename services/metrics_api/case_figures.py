@@ -1,6 +1,6 @@
 """The closed-loop figures of a scorecard, asked of loop_api over HTTP (metrics holds no case data).
 
-One `GET /v1/cases/stats` with a short-lived service token carrying the caller's org and units, and a short
+One `GET /v1/cases/stats` with a short-lived service token acting for the caller's org and units, and a short
 timeout: when loop_api is down or slow, the scorecard still renders without them and says so (`degraded`).
 An answer is remembered for a minute, the scorecard's own `max-age`, so a polling app costs loop_api one
 request a minute per scope, and the scorecard stays a rollup read.
@@ -19,7 +19,7 @@ import httpx
 
 from services.metrics_api.period import Period
 from services.metrics_api.schemas.scorecards import ScorecardCases
-from shared.auth import Principal, mint_token
+from shared.auth import Principal, mint_service_token
 from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.metrics.cases")
@@ -41,13 +41,8 @@ async def case_figures(
     client: httpx.AsyncClient, settings: CommonSettings, principal: Principal, unit: str | None, period: Period
 ) -> ScorecardCases | None:
     """Cases opened in the period for the unit (or the caller's units), or None when loop_api did not answer."""
-    token = mint_token(
-        settings,
-        org=principal.org,
-        sub=f"metrics_api:{principal.sub}",
-        scopes=["cases:read"],
-        units=sorted(principal.units) if principal.units is not None else None,
-        ttl_seconds=TOKEN_SECONDS,
+    token = mint_service_token(
+        settings, service="metrics_api", on_behalf_of=principal, scopes=["cases:read"], ttl_seconds=TOKEN_SECONDS
     )
     start, end = period_instants(period)
     params = {"from": start.isoformat(), "to": end.isoformat()} | ({"unit": unit} if unit else {})
