@@ -36,6 +36,14 @@ class CommonSettings(BaseSettings):
     )
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        default=32 * 1024, ge=8 * 1024, description="`cxloop serve`: a longer request line and headers get 431"
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="`cxloop serve`: comma-separated proxy addresses whose X-Forwarded-For/-Proto are trusted "
+        "(default: none; `*` trusts every client)",
+    )
     log_level: str = "INFO"
     webhooks_allow_private: bool = Field(
         default=False, description="Allow webhook URLs on loopback/private networks (tests, local development)"

@@ -81,6 +81,14 @@ def bad_tokens() -> dict[str, str]:
         ).decode(),
         "garbage": "not-a-token",
         "tampered payload": _tampered(),
+        "iat in the future": jwt.encode(claims(iat=int(time.time()) + 3600), TEST_SECRET),
+        "exp as a numeric string": jwt.encode(claims(exp=str(int(time.time()) + 600)), TEST_SECRET),
+        "iat as a list": jwt.encode(claims(iat=[1]), TEST_SECRET),
+        "exp as a boolean": jwt.encode(claims(exp=True), TEST_SECRET),
+        "unknown crit header": jwt.encode(claims(), TEST_SECRET, headers={"crit": ["exp-ext"], "exp-ext": 1}),
+        "longer than 8 KiB": jwt.encode(claims(pad="p" * 9000), TEST_SECRET),
+        "a megabyte": jwt.encode(claims(pad="p" * 1_000_000), TEST_SECRET),
+        "units not unit paths": jwt.encode(claims(units=["/"]), TEST_SECRET),
     }
 
 
@@ -104,6 +112,12 @@ async def test_missing_or_other_scheme_is_401(header: str, survey_client: httpx.
     response = await survey_client.get("/v1/units", headers={"Authorization": header} if header else {})
     assert response.status_code == 401
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_iat_within_leeway_is_accepted(survey_client: httpx.AsyncClient) -> None:
+    token = jwt.encode(claims(iat=int(time.time()) + 5), TEST_SECRET)
+    response = await survey_client.get("/v1/units", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
 
 
 async def test_valid_token_within_leeway_is_accepted(survey_client: httpx.AsyncClient) -> None:
