@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from fastapi import APIRouter, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
@@ -31,6 +31,7 @@ from shared.org_settings import OrgSettingsFields, org_settings_router
 from shared.outbox import InboxFields, OutboxEventFields
 from shared.outbox_admin import outbox_admin_router
 from shared.settings import ServiceSettings
+from shared.text_guard import UnstorableTextMiddleware, refuse_unstorable_path
 from shared.webhooks.delivery import Webhooks
 from shared.webhooks.routes import webhooks_router
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
@@ -124,6 +125,7 @@ def create_service_app(
         version=version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        dependencies=[Depends(refuse_unstorable_path)],
     )
     app.state.settings = settings
     app.state.db = db
@@ -153,6 +155,7 @@ def create_service_app(
             expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
             max_age=600,
         )
+    app.add_middleware(UnstorableTextMiddleware)  # NUL/lone surrogates: 422, not a 500
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
