@@ -23,7 +23,14 @@ from shared.background import pause
 from shared.consumer import EventHandler, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
-from shared.errors import PROBLEM_JSON, Problem, install_error_handlers, problem_response, problem_responses
+from shared.errors import (
+    PROBLEM_JSON,
+    RETRY_AFTER_SECONDS,
+    Problem,
+    install_error_handlers,
+    problem_response,
+    problem_responses,
+)
 from shared.feed import event_feed_router
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
@@ -176,7 +183,12 @@ def _health_router() -> APIRouter:
             await request.app.state.db.ping()
         except Exception as exc:
             return problem_response(
-                status=503, slug="not-ready", title="Not ready", detail=f"database: {type(exc).__name__}"
+                status=503,
+                slug="not-ready",
+                title="Not ready",
+                detail=f"database: {type(exc).__name__}",
+                request=request,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         return JSONResponse({"status": "ready"})
 
@@ -189,22 +201,37 @@ def _health_router() -> APIRouter:
     return router
 
 
+_NO_DATABASE = {"/healthz", "/metrics"}
+_UNAVAILABLE = {
+    "description": "The database cannot be reached; retry after `Retry-After` seconds",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _shape_operation(path: str, operation: dict[str, Any]) -> None:
+    """Errors as problem+json, the bearer scheme where a token is checked, 503 where a database is read."""
+    responses = operation.get("responses", {})
+    for status, response in responses.items():
+        content = response.get("content", {})
+        if status[0] in "45" and "application/json" in content:
+            content[PROBLEM_JSON] = content.pop("application/json")
+        if status[0] in "45" and PROBLEM_JSON in content:  # FastAPI's own 422 model is not what we send
+            content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if "401" in responses:  # the routes that verify a bearer token say so, for generated clients
+        operation["security"] = [{"bearerAuth": []}]
+    if path not in _NO_DATABASE:  # any other route may find its database unreachable
+        responses.setdefault("503", _UNAVAILABLE)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, with every error response declared as problem+json."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
-            responses = operation.get("responses", {})
-            for status, response in responses.items():
-                content = response.get("content", {})
-                if status[0] in "45" and "application/json" in content:
-                    content[PROBLEM_JSON] = content.pop("application/json")
-                if status[0] in "45" and PROBLEM_JSON in content:  # FastAPI's own 422 model is not what we send
-                    content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
-            if "401" in responses:  # the routes that verify a bearer token say so, for generated clients
-                operation["security"] = [{"bearerAuth": []}]
+            _shape_operation(path, operation)
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))

@@ -10,10 +10,20 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://cxloop.dev/problems/"
+RETRY_AFTER_SECONDS = 5
+# The database cannot be reached (refused, gone, timed out, pool exhausted): a 503 the caller may retry, not a 500.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+)
 
 logger = logging.getLogger("cxloop.errors")
 
@@ -175,6 +185,23 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
     )
 
 
+async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return database_unavailable(request)
+
+
+def database_unavailable(request: Request | None = None) -> JSONResponse:
+    """503 problem+json with `Retry-After`: the service's database cannot be reached just now."""
+    return problem_response(
+        status=503,
+        slug="database-unavailable",
+        title="Service unavailable",
+        detail="The service's database cannot be reached; retry shortly.",
+        request=request,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 _HTTP_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),
@@ -212,6 +239,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CxloopError, _handle_cxloop_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _handle_database_unavailable)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
@@ -228,7 +257,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Validation failed; `errors` lists each invalid field",
         428: "If-Match required",
         429: "Rate limited",
-        503: "Not ready",
+        503: "The database cannot be reached; retry after `Retry-After` seconds",
     }
     return {
         status: {
