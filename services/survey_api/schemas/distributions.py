@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.survey_api.schemas.contacts import MAX_ATTRIBUTES, AttributeValue
-from shared.schemas.common import UnitPath
+from shared.schemas.common import Instant, UnitPath
 
 MAX_CONTACT_IDS = 10_000
 
@@ -58,7 +58,7 @@ class DistributionCreate(BaseModel):
     channel: DistributionChannel
     contact_ids: list[ContactId] | None = Field(default=None, min_length=1, max_length=MAX_CONTACT_IDS)
     audience: Audience | None = None
-    send_at: AwareDatetime | None = Field(
+    send_at: Instant | None = Field(
         default=None,
         description="With an offset; default now. Email and SMS wait for it; other channels are handed out at once",
     )

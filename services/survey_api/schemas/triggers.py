@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from services.survey_api.schemas.contacts import NO_NUL, ContactUpsert
 from services.survey_api.schemas.distributions import REASONS_DESCRIPTION, SuppressionReason
+from shared.schemas.common import Instant
 
 TriggerChannel = Literal["email", "sms", "link", "in_app"]
 
@@ -23,7 +24,7 @@ class TriggerCreate(BaseModel):
     )
     touchpoint_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     contact: ContactUpsert = Field(description="Upserted on its `external_id` first, as `POST /v1/contacts` does")
-    occurred_at: AwareDatetime | None = Field(default=None, description="When the interaction happened")
+    occurred_at: Instant | None = Field(default=None, description="When the interaction happened")
     channel: TriggerChannel = "email"
     sampling_percent: float = Field(
         default=100, ge=0, le=100, description="Invite this share of interactions; decided by the interaction id"
