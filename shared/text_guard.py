@@ -4,8 +4,9 @@ PostgreSQL refuses U+0000 in `text` and `jsonb`, and neither database can encode
 (`"\\ud800"` in JSON) as UTF-8; left to the database both become a 500. An ASGI middleware checks the query and
 the body of every request before any route sees it, and an app-wide dependency (run before every other) the
 path parameters, each naming the field: the path or query parameter, or the body's field path
-(`answers.0.text`). A JSON body is scanned as bytes for the only escapes that can produce such text
-(`\\u0000` and `\\ud800`…`\\udfff`) and parsed only when one occurs, so ordinary requests pay one regex scan.
+(`answers.0.text`). A JSON body is scanned as bytes for what alone can produce such text (the escapes
+`\\u0000` and `\\ud800`…`\\udfff`, or a surrogate's UTF-8-like bytes) and parsed only when one occurs, so
+ordinary requests pay one regex scan.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.errors import FieldError, Unprocessable, problem_response
 
-_SUSPICIOUS_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})")
+# The escapes that make a NUL or a surrogate, and a surrogate encoded as bytes (which Python's JSON decoder,
+# decoding bytes with `surrogatepass`, turns into a lone surrogate too).
+_SUSPICIOUS_JSON = re.compile(rb"\\u(?:0000|[dD][89a-fA-F][0-9a-fA-F]{2})|\xed[\xa0-\xbf]")
 _METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 MESSAGE = "must not contain NUL bytes (U+0000) or lone UTF-16 surrogates"
 
