@@ -1,6 +1,13 @@
 """survey_api's tables; no other service imports them. Importing this package registers them all."""
 
-from services.survey_api.models.base import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent, SurveyTable
+from services.survey_api.models.base import (
+    IdempotencyRecord,
+    InboxEvent,
+    OrgSettingsRow,
+    OutboxEvent,
+    RateLimitCounter,
+    SurveyTable,
+)
 from services.survey_api.models.contacts import Contact
 from services.survey_api.models.invitations import Distribution, Invitation
 from services.survey_api.models.responses import Response
@@ -16,6 +23,7 @@ __all__ = [
     "Invitation",
     "OrgSettingsRow",
     "OutboxEvent",
+    "RateLimitCounter",
     "Response",
     "Survey",
     "SurveyTable",

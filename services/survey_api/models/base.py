@@ -10,6 +10,7 @@ from shared.db import new_registry
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import InboxFields, OutboxEventFields
+from shared.ratelimit import RateLimitFields
 
 
 class SurveyTable(SQLModel, registry=new_registry()):
@@ -39,3 +40,9 @@ class OrgSettingsRow(OrgSettingsFields, SurveyTable, table=True):
     """survey_api's per-org settings document."""
 
     __tablename__ = "org_settings"
+
+
+class RateLimitCounter(RateLimitFields, SurveyTable, table=True):
+    """Requests per minute of the public routes, by client address and invitation token (shared by replicas)."""
+
+    __tablename__ = "rate_limits"

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse
 
 from services.survey_api import public
+from services.survey_api.models import RateLimitCounter
 from services.survey_api.schemas.public import PublicInvitation, PublicResponseCreate, PublicResponseResult
 from shared.db import SessionDep
 from shared.errors import problem_responses
@@ -24,8 +25,8 @@ def _per_address(request: Request) -> int:
 
 
 PUBLIC_LIMITS = [
-    Depends(rate_limit("public-address", _per_address)),
-    Depends(rate_limit("public-token", _per_token, key=path_param("token"))),
+    Depends(rate_limit("public-address", _per_address, table=RateLimitCounter)),
+    Depends(rate_limit("public-token", _per_token, table=RateLimitCounter, key=path_param("token"))),
 ]
 """Every public route (`/r`, `/u`, `/v1/public`): limited per client address and per invitation token."""
 
