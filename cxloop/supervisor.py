@@ -71,7 +71,7 @@ def announce(specs: list[ServiceSpec], *, host: str, token: str, port_offset: in
         lines = ["", "cxloop is " + ("ready:" if not pending else "NOT ready (see the logs above):")]
         urls = {s.name: _url(s, host, port_offset) for s in specs}
         lines += [f"  {name:<12} {url}   docs: {url}/docs" for name, url in urls.items()]
-        lines += ["", "Development token (org 'dev', every scope, 7 days):", f"  export TOKEN={token}", ""]
+        lines += ["", "Development token (org 'dev', every tenant scope, 7 days):", f"  export TOKEN={token}", ""]
         lines += [f'  curl -H "Authorization: Bearer $TOKEN" {urls[specs[0].name]}/v1/units', ""]
         with _print_lock:
             print("\n".join(lines), flush=True)
