@@ -11,10 +11,10 @@ import typer
 
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
-from services.loop_api.sweeper import sweep_once
+from services.loop_api.cases.sweeper import sweep_once
 from services.metrics_api.rollups import rebuild_rollups
-from services.survey_api.reminders import send_reminders
-from services.survey_api.sender import expire_due, send_due
+from services.survey_api.outreach.reminders import send_reminders
+from services.survey_api.outreach.sender import expire_due, send_due
 from services.survey_api.settings import get_settings as survey_settings
 from shared.auth import SCOPES, mint_service_token, mint_token
 from shared.db import Database

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Callable, Collection, Coroutine, Sequence
+from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from functools import partial
@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from shared.auth import TokenVerifier
 from shared.background import pause
-from shared.consumer import EventHandler, events_router
+from shared.consumer import EventHandlers, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
 from shared.errors import (
@@ -49,14 +49,32 @@ BackgroundLoop = Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]
 
 @dataclass(frozen=True)
 class EventConsumer:
-    """What a service consumes from the others: its inbox table, the event types, and the batch handler."""
+    """What a service consumes from the others: its inbox table and its one registry of event handlers."""
 
     inbox: type[InboxFields]
-    accepts: Collection[str]
-    handler: EventHandler
+    handlers: EventHandlers
 
 
 WebhookTables = tuple[type[WebhookFields], type[WebhookDeliveryFields]]
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """What makes one service different from the others; `create_service_app` wires the rest the same way."""
+
+    title: str
+    description: str
+    source: str
+    routers: Sequence[APIRouter]
+    idempotency_table: type[IdempotencyRecordFields]
+    org_settings_table: type[OrgSettingsFields]
+    org_settings_model: type[BaseModel]
+    outbox_table: type[OutboxEventFields]
+    consumer: EventConsumer | None = None
+    background: Sequence[BackgroundLoop] = ()
+    webhooks: WebhookTables | None = None
+    event_feed: bool = False
+    version: str = "0.1.0"
 
 
 def _webhooks(db: Database, settings: ServiceSettings, tables: WebhookTables | None) -> Webhooks | None:
@@ -88,28 +106,14 @@ def _operation_id(route: APIRoute) -> str:
     return route.name
 
 
-def create_service_app(
-    *,
-    title: str,
-    description: str,
-    settings: ServiceSettings,
-    routers: Sequence[APIRouter],
-    idempotency_table: type[IdempotencyRecordFields],
-    org_settings_table: type[OrgSettingsFields],
-    org_settings_model: type[BaseModel],
-    outbox_table: type[OutboxEventFields],
-    source: str,
-    consumer: EventConsumer | None = None,
-    background: Sequence[BackgroundLoop] = (),
-    webhooks: WebhookTables | None = None,
-    event_feed: bool = False,
-    version: str = "0.1.0",
-) -> FastAPI:
+def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     """A FastAPI app wired the way every cxloop service is: one database, one error shape, one middleware."""
     db = Database(settings.database_url, pool_size=settings.database_pool_size, echo=settings.database_echo)
-    dispatcher = Dispatcher(db=db, table=outbox_table, settings=settings, source=source)
-    idempotency = IdempotentRunner(db, idempotency_table, ttl=dt.timedelta(hours=settings.idempotency_ttl_hours))
-    hooks = _webhooks(db, settings, webhooks)
+    dispatcher = Dispatcher(db=db, table=spec.outbox_table, settings=settings, source=spec.source)
+    ttl = dt.timedelta(hours=settings.idempotency_ttl_hours)
+    idempotency = IdempotentRunner(db, spec.idempotency_table, ttl=ttl)
+    hooks = _webhooks(db, settings, spec.webhooks)
+    background = spec.background
     if hooks is not None:
         dispatcher.local = {"webhooks": hooks.fan_out}
         background = [*background, _deliver_webhooks]
@@ -124,12 +128,14 @@ def create_service_app(
         stop.set()
         await asyncio.gather(*tasks)
         await dispatcher.close()
+        for client in app.state.service_clients:
+            await client.aclose()
         await db.dispose()
 
     app = FastAPI(
-        title=title,
-        description=description,
-        version=version,
+        title=spec.title,
+        description=spec.description,
+        version=spec.version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
         dependencies=[Depends(refuse_unstorable_path)],
@@ -141,18 +147,9 @@ def create_service_app(
     app.state.idempotency = idempotency
     app.state.dispatcher = dispatcher
     app.state.webhooks = hooks
+    app.state.service_clients = []  # the service's clients of other services (shared.clients), closed at shutdown
     install_error_handlers(app)
-    app.include_router(_health_router())
-    app.include_router(org_settings_router(table=org_settings_table, model=org_settings_model))
-    app.include_router(outbox_admin_router(outbox_table))
-    if event_feed:
-        app.include_router(event_feed_router(outbox_table))
-    if webhooks is not None:
-        app.include_router(webhooks_router(webhooks=webhooks[0], deliveries=webhooks[1]))
-    for router in routers:
-        app.include_router(router)
-    if consumer is not None:
-        app.include_router(events_router(inbox=consumer.inbox, accepts=consumer.accepts, handler=consumer.handler))
+    _include_routers(app, spec)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
@@ -166,6 +163,21 @@ def create_service_app(
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
+
+
+def _include_routers(app: FastAPI, spec: ServiceSpec) -> None:
+    """Mount the routes every service has, then the service's own, then its event consumer."""
+    app.include_router(_health_router())
+    app.include_router(org_settings_router(table=spec.org_settings_table, model=spec.org_settings_model))
+    app.include_router(outbox_admin_router(spec.outbox_table))
+    if spec.event_feed:
+        app.include_router(event_feed_router(spec.outbox_table))
+    if spec.webhooks is not None:
+        app.include_router(webhooks_router(webhooks=spec.webhooks[0], deliveries=spec.webhooks[1]))
+    for router in spec.routers:
+        app.include_router(router)
+    if spec.consumer is not None:
+        app.include_router(events_router(inbox=spec.consumer.inbox, handlers=spec.consumer.handlers))
 
 
 def _health_router() -> APIRouter:

@@ -24,7 +24,7 @@ from sqlmodel import col
 from shared.auth import mint_service_token
 from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
-from shared.outbox import OutboxEventFields
+from shared.outbox import OutboxEventFields, on_outbox_commit
 from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.dispatch")
@@ -64,7 +64,7 @@ class Dispatcher:
     def __post_init__(self) -> None:
         if not self.clients:
             self.clients = service_clients(self.settings)
-        self.db.on_outbox_commit(self.wake)
+        on_outbox_commit(self.db, self.wake)
 
     def wake(self) -> None:
         """Look for due events now rather than after the idle pause (a transaction of this process added some)."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.metrics_api import stats
+from services.metrics_api import inference
 
 BELOW_MIN_SAMPLE = "below_min_sample"
 SIGNIFICANCE = 0.05
@@ -35,7 +35,7 @@ class Sample:
 
 
 def _interval(low: float, high: float) -> dict[str, float]:
-    return {"low": low, "high": high, "level": stats.LEVEL}
+    return {"low": low, "high": high, "level": inference.LEVEL}
 
 
 def _below(figures: dict[str, Any], n: int, min_sample: int) -> bool:
@@ -56,12 +56,12 @@ def nps_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     if _below(figures, n, min_sample):
         return figures
     figures.update(
-        value=stats.nps(promoters, detractors, n),
+        value=inference.nps(promoters, detractors, n),
         promoters_pct=100.0 * promoters / n,
         passives_pct=100.0 * passives / n,
         detractors_pct=100.0 * detractors / n,
-        moe=stats.Z95 * stats.nps_se(promoters, detractors, n),
-        ci=_interval(*stats.nps_interval(promoters, detractors, n)),
+        moe=inference.Z95 * inference.nps_se(promoters, detractors, n),
+        ci=_interval(*inference.nps_interval(promoters, detractors, n)),
     )
     return figures
 
@@ -82,10 +82,10 @@ def csat_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     figures.update(satisfied=satisfied, top_box=h[high], top_box_pct=None)
     if _below(figures, n, min_sample):
         return figures
-    low_p, high_p = stats.wilson(satisfied, n)
+    low_p, high_p = inference.wilson(satisfied, n)
     figures.update(
         value=100.0 * satisfied / n,
-        mean=stats.mean_and_variance(h)[0],
+        mean=inference.mean_and_variance(h)[0],
         top_box_pct=100.0 * h[high] / n,
         ci=_interval(100.0 * low_p, 100.0 * high_p),
     )
@@ -99,8 +99,8 @@ def ces_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     figures.update(easy=easy, easy_pct=None)
     if _below(figures, n, min_sample):
         return figures
-    mean, variance = stats.mean_and_variance(h)
-    ci = _interval(*stats.t_interval(mean, variance, n)) if variance is not None else None
+    mean, variance = inference.mean_and_variance(h)
+    ci = _interval(*inference.t_interval(mean, variance, n)) if variance is not None else None
     figures.update(value=mean, mean=mean, easy_pct=100.0 * easy / n, ci=ci)
     return figures
 
@@ -112,7 +112,7 @@ def rate_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     figures.update(completed=completed, delivered=delivered)
     if _below(figures, delivered, min_sample):
         return figures
-    low_p, high_p = stats.wilson(completed, delivered)
+    low_p, high_p = inference.wilson(completed, delivered)
     figures.update(value=100.0 * completed / delivered, ci=_interval(100.0 * low_p, 100.0 * high_p))
     return figures
 
@@ -132,17 +132,17 @@ def _nps_triple(sample: Sample) -> tuple[int, int, int]:
 
 def _p_value(metric: str, first: Sample, second: Sample) -> float | None:
     if metric == "nps":
-        return stats.nps_test(_nps_triple(first), _nps_triple(second))
+        return inference.nps_test(_nps_triple(first), _nps_triple(second))
     if metric == "response_rate":
-        return stats.proportion_test(first.counts[0], first.counts[1], second.counts[0], second.counts[1])
+        return inference.proportion_test(first.counts[0], first.counts[1], second.counts[0], second.counts[1])
     high = (first.scale or DEFAULT_SCALES[metric])[1]
     if metric == "csat":
         ones = [(s.counts[high] + s.counts[high - 1], sum(s.counts)) for s in (first, second)]
-        return stats.proportion_test(ones[0][0], ones[0][1], ones[1][0], ones[1][1])
-    (m_1, v_1), (m_2, v_2) = stats.mean_and_variance(first.counts), stats.mean_and_variance(second.counts)
+        return inference.proportion_test(ones[0][0], ones[0][1], ones[1][0], ones[1][1])
+    (m_1, v_1), (m_2, v_2) = inference.mean_and_variance(first.counts), inference.mean_and_variance(second.counts)
     if v_1 is None or v_2 is None:
         return None
-    return stats.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
+    return inference.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
 
 
 def comparison(metric: str, first: Sample, second: Sample, min_sample: int) -> dict[str, Any]:
