@@ -36,6 +36,7 @@ class OutcomeCreate(BaseModel):
     kind: OutcomeKind
     value: float | None = Field(
         default=None,
+        validate_default=True,  # so that a revenue without a value is refused
         ge=0,
         le=MAX_VALUE,
         allow_inf_nan=False,
