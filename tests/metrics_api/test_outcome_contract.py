@@ -61,7 +61,8 @@ async def test_outcomes_recorded_by_survey_api_are_linked_by_metrics_api(
     receipt = await post_events(metrics_client, auth(scopes="events:write", sub="survey_api"), for_metrics)
     assert receipt == {"processed": 3, "duplicates": 0, "ignored": 0}
     await metrics_client.put("/v1/org-settings", json={"min_sample": 1}, headers=auth())
-    linkage = await metrics_client.get("/v1/linkage", params={"outcome": "churned"}, headers=auth(scopes="metrics:read"))
+    reader = auth(scopes="metrics:read")
+    linkage = await metrics_client.get("/v1/linkage", params={"outcome": "churned"}, headers=reader)
     assert linkage.status_code == 200, linkage.text
     detractors = next(g for g in linkage.json()["groups"] if g["group"] == "detractor")
     assert (detractors["contacts"], detractors["with_outcome"], detractors["revenue_total"]) == (1, 1, 420.0)

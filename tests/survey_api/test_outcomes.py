@@ -28,7 +28,9 @@ def outcome(external_id: str = "crm-o-1", contact: str = "crm-ada", **fields: An
     )
 
 
-async def contact(client: httpx.AsyncClient, headers: dict[str, str], external_id: str = "crm-ada", **fields: Any) -> str:
+async def contact(
+    client: httpx.AsyncClient, headers: dict[str, str], external_id: str = "crm-ada", **fields: Any
+) -> str:
     """Create a contact; its id."""
     body = await ok(await client.post("/v1/contacts", json={"external_id": external_id, **fields}, headers=headers))
     return str(body["id"])
@@ -186,7 +188,7 @@ CSV = (
     "r-2,crm-nobody,renewed,,2026-11-01T10:00:00Z\r\n"  # row 3: unknown contact
     "r-3,crm-ada,revenue,,2026-11-01T10:00:00Z\r\n"  # row 4: revenue without value
     "r-4,crm-ada,revenue,abc,2026-11-01T10:00:00Z\r\n"  # row 5: value not a number
-    "r-5,crm-ada,revenue,\"1,5\",2026-11-01T10:00:00Z,extra\r\n"  # row 6: a cell too many
+    'r-5,crm-ada,revenue,"1,5",2026-11-01T10:00:00Z,extra\r\n'  # row 6: a cell too many
     "r-6,crm-ada,revenue,199.90,2026-11-02T10:00:00+01:00\r\n"  # row 7: accepted
     "r-7,crm-ada,purchase,,yesterday\r\n"  # row 8: not a time
 )
