@@ -69,7 +69,9 @@ async def import_outcomes(request: Request, principal: ContactWriter, session: I
 async def list_outcomes(
     principal: ContactReader,
     session: SessionDep,
-    contact_id: Annotated[str | None, Query(max_length=40, description="Only this contact's outcomes")] = None,
+    contact_id: Annotated[
+        str | None, Query(max_length=40, pattern=r"^[^\x00]*$", description="Only this contact's outcomes")
+    ] = None,
     kind: Annotated[OutcomeKind | None, Query(description="Only outcomes of this kind")] = None,
     from_: Annotated[AwareDatetime | None, Query(alias="from", description="Occurred at or after")] = None,
     to: Annotated[AwareDatetime | None, Query(description="Occurred before")] = None,
