@@ -21,6 +21,7 @@ from shared.settings import CommonSettings
 logger = logging.getLogger("cxloop.clients")
 TOKEN_SECONDS = 60
 CATALOG_SECONDS = 300.0  # a renamed unit, touchpoint or survey shows within five minutes
+CATALOG_DOWN_SECONDS = 30.0  # survey_api did not answer: ask again after this, not on every request
 CATALOG_ENTRIES = 1024
 CATALOG_PAGES = 20  # at most 20 pages of 500: a catalog bigger than that is cut, never waited for
 CATALOG_PATHS = {"units": "/v1/units", "touchpoints": "/v1/touchpoints", "surveys": "/v1/surveys"}
@@ -93,20 +94,22 @@ CatalogKey = tuple[str, str, tuple[str, ...] | None]
 class SurveyClient(ServiceClient):
     """survey_api, as the other services call it: its catalog (units, touchpoints, surveys), cached 5 minutes."""
 
-    cache: dict[CatalogKey, tuple[float, list[dict[str, Any]]]] = field(default_factory=dict)
+    cache: dict[CatalogKey, tuple[float, list[dict[str, Any]] | None]] = field(default_factory=dict)
 
     async def catalog(self, kind: str, *, principal: Principal) -> list[dict[str, Any]] | None:
-        """Every item of `units`, `touchpoints` or `surveys` the principal sees, in survey_api's order (None: down)."""
+        """Every item of `units`, `touchpoints` or `surveys` the principal sees, in survey_api's order.
+
+        None when survey_api did not answer (remembered for 30 s, so a down survey_api costs one timeout).
+        """
         units = tuple(sorted(principal.units)) if principal.units is not None else None
         key = (principal.org, kind, units)
         cached = self.cache.get(key)
         if cached is not None and cached[0] > time.monotonic():
             return cached[1]
         items = await self._pages(CATALOG_PATHS[kind], principal)
-        if items is not None:
-            if len(self.cache) >= CATALOG_ENTRIES:
-                self.cache.clear()
-            self.cache[key] = (time.monotonic() + CATALOG_SECONDS, items)
+        if len(self.cache) >= CATALOG_ENTRIES:
+            self.cache.clear()
+        self.cache[key] = (time.monotonic() + (CATALOG_SECONDS if items is not None else CATALOG_DOWN_SECONDS), items)
         return items
 
     async def _pages(self, path: str, principal: Principal) -> list[dict[str, Any]] | None:
