@@ -65,6 +65,10 @@ async def test_a_followup_answer_records_the_recovery_without_a_new_case(
     headers = auth(scopes=RW)
     await root_cause(loop_client, headers, "delivery")
     case = await closed_case(loop_client, service, headers, clock, contact_id="ct_9")
+    backdated = response_event(contact_id="ct_9", answers={"nps": 9}, submitted_at=clock.now - dt.timedelta(days=2))
+    backdated.data["completed_at"] = clock.now.isoformat()  # arrives after the close, answered before it
+    await deliver(loop_client, service, backdated)
+    assert (await ok(await loop_client.get(f"/v1/cases/{case['id']}", headers=headers)))["recovery"] is None
     clock.advance(days=1)
     answer = {"contact_id": "ct_9", "answers": {"nps": 5}, "purpose": "followup", "submitted_at": clock.now}
     assert not await opened(loop_client, service, headers, **answer)

@@ -60,7 +60,7 @@ async def record_recovery(session: AsyncSession, org: str, response: ResponseDat
     after = first_nps(response)
     if response.contact_id is None or after is None:
         return 0
-    answered_at = response.completed_at or response.submitted_at
+    answered_at = response.submitted_at  # when the customer answered (a backdated answer came before the close)
     statement = (
         select(Case)
         .where(
