@@ -16,8 +16,13 @@ from shared.auth import Principal
 from shared.clients import SurveyClient
 
 TIMEOUT_SECONDS = 1.5
-CATALOG_OF = {"unit": "units", "touchpoint": "touchpoints", "survey": "surveys", "journey": "touchpoints"}
-CATALOG_OF["stage"] = "touchpoints"
+CATALOG_OF = {
+    "unit": "units",
+    "touchpoint": "touchpoints",
+    "survey": "surveys",
+    "journey": "touchpoints",
+    "stage": "touchpoints",
+}
 FOLDED = ("journey", "stage")  # groups made of touchpoint groups
 
 
@@ -59,7 +64,10 @@ def label_groups(groups: list[dict[str, Any]], names: GroupNames | None) -> None
     """Give every group its `label`: its name, its key when the key is already human, null when unknown."""
     for group in groups:
         key = group["key"]
-        group["label"] = key if names is None else names.labels.get(key) if key is not None else None
+        if names is None:
+            group["label"] = key
+        else:
+            group["label"] = names.labels.get(key) if key is not None else None
 
 
 def in_org_order(groups: list[dict[str, Any]], names: GroupNames) -> list[dict[str, Any]]:
