@@ -6,12 +6,13 @@ from fastapi import FastAPI
 
 from services.metrics_api.case_figures import TIMEOUT_SECONDS, CaseFigures
 from services.metrics_api.events import handlers
+from services.metrics_api.labels import TIMEOUT_SECONDS as CATALOG_TIMEOUT_SECONDS
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
 from services.metrics_api.routes import benchmarks, linkage, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
-from shared.clients import loop_client
+from shared.clients import loop_client, survey_client
 
 SPEC = ServiceSpec(
     title="cxloop metrics_api",
@@ -33,6 +34,9 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     loop = loop_client(settings, caller="metrics_api", timeout=TIMEOUT_SECONDS)
     app.state.service_clients.append(loop)
     app.state.case_figures = CaseFigures(loop)
+    catalog = survey_client(settings, caller="metrics_api", timeout=CATALOG_TIMEOUT_SECONDS)
+    app.state.service_clients.append(catalog)
+    app.state.survey_catalog = catalog
     return app
 
 

@@ -135,11 +135,15 @@ async def take_response(
     cache: dict[str, OrgContext],
     now: dt.datetime,
 ) -> None:
-    """A finished response: record it as a recovery, and open a case unless it is older than `max_age`."""
+    """A finished response: record it as a recovery, and open a case unless it is older than `max_age`.
+
+    Its age runs from `submitted_at` (when the respondent answered, which a partner may backdate), never from
+    when it arrived: loading a history opens cases only for the answers still recent enough to act on.
+    """
     if not response.finished:
         return
     await record_recovery(session, org, response, now)
-    if now - (response.completed_at or response.submitted_at) > max_age:
+    if now - response.submitted_at > max_age:
         logger.info("response %s is too old to open a case (%s)", response.response_id, response.submitted_at)
         return
     await open_case(session, org, response, await _org_context(session, org, cache), now)

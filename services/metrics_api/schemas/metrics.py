@@ -130,6 +130,11 @@ class GroupKey(BaseModel):
     """The group a row of `groups` or `segments` stands for (a unit, channel, … or the first day of a bucket)."""
 
     key: str | None
+    label: str | None = Field(
+        default=None,
+        description="The unit's, touchpoint's or survey's name, the journey or stage; the key itself for channels,"
+        " attributes and buckets; null when survey_api did not answer (`degraded`)",
+    )
     target: TargetStatus | None = Field(
         default=None, description="group_by=unit with include=target: the unit's target (its own or inherited)"
     )
@@ -163,6 +168,9 @@ class AnswerHead(BaseModel):
     unit: str | None = Field(description="The unit subtree asked for; null for the org (or the token's units)")
     audience: Audience = Field(description="Whose answers: customers or employees")
     min_sample: int
+    degraded: list[str] | None = Field(
+        default=None, description="`labels`: survey_api did not answer, group labels are null (journeys unknown)"
+    )
 
 
 class NpsAnswer(NpsFigures, AnswerHead):
