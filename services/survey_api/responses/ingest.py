@@ -190,8 +190,9 @@ async def prepare(ctx: IngestContext, data: ResponseCreate) -> Prepared | Duplic
     answers = normalise(data.answers)
     _raise_if_any(check_answers(version_questions(version), answers, finished=data.finished))
     unit = await _checked_unit(ctx, data.unit) if data.unit or not data.contact else None
-    if unit is None and data.contact is not None and data.contact.unit is not None:
-        await _checked_unit(ctx, data.contact.unit)  # a unit the caller may not write: 403 before any lookup
+    contact_unit = data.contact.unit if data.contact is not None else None
+    if unit is None and contact_unit is not None and not ctx.principal.sees_unit(contact_unit):
+        raise Forbidden(f"Your token may not write responses for unit {contact_unit!r}")  # before any lookup
     earlier = _duplicate_of(ctx, data, answers)
     if earlier is not None:
         return Duplicate(earlier)
