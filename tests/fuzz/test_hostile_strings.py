@@ -4,8 +4,8 @@ in-process to the apps on PostgreSQL (which refuses U+0000 in text and JSON): no
 from __future__ import annotations
 
 import json
-from urllib.parse import quote
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
