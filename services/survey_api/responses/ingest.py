@@ -52,6 +52,7 @@ class IngestContext:
     versions: dict[str, tuple[Survey, SurveyVersion] | CxloopError] = field(default_factory=dict)
     units: dict[str, bool] = field(default_factory=dict)
     seen: dict[tuple[str, str], SurveyResponse | Prepared] = field(default_factory=dict)
+    hidden: set[tuple[str, str]] = field(default_factory=set)  # external ids taken outside the caller's units
 
     async def version(self, survey_id: str) -> tuple[Survey, SurveyVersion]:
         """The survey and the version a new response answers (cached; errors too)."""
@@ -84,7 +85,11 @@ class IngestContext:
                 col(SurveyResponse.external_id).in_({e for _, e in keys}),
             )
             for response in (await self.session.exec(statement)).all():
-                self.seen[(response.survey_id, response.external_id or "")] = response
+                key = (response.survey_id, response.external_id or "")
+                if _visible(self.principal, response):
+                    self.seen[key] = response
+                else:  # another unit's response: neither its answers nor its id reach this caller
+                    self.hidden.add(key)
 
     async def unit_exists(self, path: str) -> bool:
         """Whether the org has a unit at `path`."""
@@ -146,6 +151,8 @@ def _duplicate_of(
 ) -> SurveyResponse | Prepared | None:
     if data.external_id is None:
         return None
+    if (data.survey_id, data.external_id) in ctx.hidden:
+        raise Conflict(f"The external_id {data.external_id!r} of this survey is already taken")
     earlier = ctx.seen.get((data.survey_id, data.external_id))
     if earlier is not None and earlier.answers != answers:
         where = f"; PATCH /v1/responses/{earlier.id} to change it" if isinstance(earlier, SurveyResponse) else ""
@@ -182,10 +189,13 @@ async def prepare(ctx: IngestContext, data: ResponseCreate) -> Prepared | Duplic
     survey, version = await ctx.version(data.survey_id)
     answers = normalise(data.answers)
     _raise_if_any(check_answers(version_questions(version), answers, finished=data.finished))
+    unit = await _checked_unit(ctx, data.unit) if data.unit or not data.contact else None
+    contact_unit = data.contact.unit if data.contact is not None else None
+    if unit is None and contact_unit is not None and not ctx.principal.sees_unit(contact_unit):
+        raise Forbidden(f"Your token may not write responses for unit {contact_unit!r}")  # before any lookup
     earlier = _duplicate_of(ctx, data, answers)
     if earlier is not None:
         return Duplicate(earlier)
-    unit = await _checked_unit(ctx, data.unit) if data.unit or not data.contact else None
     prepared = Prepared(data, survey, version, answers, unit)
     if data.external_id is not None:  # a later copy in the same batch is a duplicate of this one
         ctx.seen[(data.survey_id, data.external_id)] = prepared
