@@ -1,7 +1,7 @@
 """webhooks.units: a webhook created by a unit-restricted caller delivers only events of those units
 
 Revision ID: 20261202_sec2
-Revises: 0002
+Revises: trustlp_0003
 Create Date: 2026-12-02 07:45:00+00:00
 """
 
@@ -12,7 +12,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "20261202_sec2"
-down_revision: str | None = "0002"
+down_revision: str | None = "trustlp_0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
