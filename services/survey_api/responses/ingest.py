@@ -121,7 +121,7 @@ def response_event(
         completed_at=response.completed_at,
         updated_at=response.updated_at,
     )
-    return ev.EventEnvelope(type=event_type, org=response.org, source="survey_api", data=data.model_dump(mode="json"))
+    return ev.build_event(event_type, org=response.org, data=data)
 
 
 def _raise_if_any(errors: list[FieldError]) -> None:
@@ -223,6 +223,10 @@ def _event_type(response: SurveyResponse | SimpleNamespace) -> str:
     return ev.RESPONSE_COMPLETED if response.finished else ev.RESPONSE_UPDATED
 
 
+class StoredConcurrently(Conflict):
+    """Another request stored a response with the same external_id between our check and our write."""
+
+
 class BulkWriter:
     """Many prepared responses and their events, written with one INSERT per table instead of ORM objects
     (a batch's hot path: building and flushing 2,000 ORM objects cost more than everything else)."""
@@ -249,7 +253,9 @@ class BulkWriter:
             if self.rows:
                 await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
         except IntegrityError as exc:  # another request stored the same external_id between our check and now
-            raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
+            raise StoredConcurrently(
+                "A response with this external_id was stored concurrently; retry to see it"
+            ) from exc
         await insert_events(session, OutboxEvent, self.events)
 
 
@@ -277,7 +283,30 @@ async def create_response(
     contact = None
     if data.contact is not None:
         contact, _ = await upsert_contact(session=session, principal=principal, data=data.contact)
-    return await store(ctx, prepared, contact), True
+    try:
+        return await store(ctx, prepared, contact), True
+    except StoredConcurrently:
+        return await _concurrent_twin(session, principal, data, prepared.answers), False
+
+
+async def _concurrent_twin(
+    session: AsyncSession, principal: Principal, data: ResponseCreate, answers: dict[str, Any]
+) -> SurveyResponse:
+    """The response a concurrent request just stored under this external_id, if it has these answers (else 409).
+
+    The failed insert aborted the transaction (PostgreSQL): it is rolled back whole — this request then
+    stored nothing, as a later duplicate stores nothing — and the twin is read afresh.
+    """
+    await session.rollback()
+    statement = select(SurveyResponse).where(
+        SurveyResponse.org == principal.org,
+        SurveyResponse.survey_id == data.survey_id,
+        SurveyResponse.external_id == data.external_id,
+    )
+    twin = (await session.exec(statement)).first()
+    if twin is None or twin.answers != answers:
+        raise Conflict(f"Response {data.external_id!r} of this survey was just stored with other answers")
+    return twin
 
 
 def _rejection(index: int, exc: CxloopError | ValidationError) -> BatchRejection:
