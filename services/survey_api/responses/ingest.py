@@ -95,9 +95,10 @@ class IngestContext:
 
 
 def response_event(
-    response: SurveyResponse | SimpleNamespace, version: SurveyVersion, event_type: str
+    response: SurveyResponse | SimpleNamespace, version: SurveyVersion, event_type: str, *, purpose: str
 ) -> ev.EventEnvelope:
-    """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context."""
+    """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context
+    (`purpose` is the survey's now: it is not versioned)."""
     questions = version_questions(version)
     data = ev.ResponseData(
         response_id=response.id,
@@ -105,6 +106,7 @@ def response_event(
         survey_version=response.survey_version,
         survey_kind=version.kind,
         audience=version.audience,
+        purpose=purpose,
         touchpoint_id=response.touchpoint_id,
         channel=response.channel,
         source=response.source,
@@ -241,7 +243,7 @@ class BulkWriter:
         fields = await _response_fields(self.ctx, item, contact, source)
         response = SimpleNamespace(**fields)
         self.rows.append(fields)
-        self.events.append(response_event(response, item.version, _event_type(response)))
+        self.events.append(response_event(response, item.version, _event_type(response), purpose=item.survey.purpose))
         item.response = response
         return response
 
@@ -419,11 +421,10 @@ async def update_response(
     response.answers, response.finished, response.updated_at = merged, finished, now
     response.completed_at = now if finished else None
     session.add(response)
-    add_event(
-        session,
-        OutboxEvent,
-        response_event(response, version, ev.RESPONSE_COMPLETED if finished else ev.RESPONSE_UPDATED),
-    )
+    survey = await session.get(Survey, response.survey_id)
+    purpose = survey.purpose if survey is not None else "standard"
+    event_type = ev.RESPONSE_COMPLETED if finished else ev.RESPONSE_UPDATED
+    add_event(session, OutboxEvent, response_event(response, version, event_type, purpose=purpose))
     await session.flush()
     return response
 
