@@ -167,4 +167,4 @@ class TestGetTouchpoint:
         response = await survey_client.get(f"/v1/touchpoints/{created['id']}", headers=auth(scopes=READ))
         assert response.status_code == 200
         assert response.json() == created
-        assert set(created) == {"id", "name", "journey", "stage", "created_at"}
+        assert set(created) == {"id", "name", "journey", "stage", "stage_position", "status", "created_at"}
