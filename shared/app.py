@@ -23,7 +23,14 @@ from shared.background import pause
 from shared.consumer import EventHandlers, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
-from shared.errors import PROBLEM_JSON, Problem, install_error_handlers, problem_response, problem_responses
+from shared.errors import (
+    PROBLEM_JSON,
+    RETRY_AFTER_SECONDS,
+    Problem,
+    install_error_handlers,
+    problem_response,
+    problem_responses,
+)
 from shared.feed import event_feed_router
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
@@ -32,6 +39,7 @@ from shared.outbox import InboxFields, OutboxEventFields
 from shared.outbox_admin import outbox_admin_router
 from shared.settings import ServiceSettings
 from shared.strict_query import strict_query
+from shared.text_guard import UnstorableTextMiddleware, refuse_unstorable_path
 from shared.webhooks.delivery import Webhooks
 from shared.webhooks.routes import webhooks_router
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
@@ -132,7 +140,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
-        dependencies=[Depends(strict_query)],  # every documented route: unknown or repeated parameters are 422
+        # every documented route: unknown or repeated query parameters, and unstorable path text, are 422
+        dependencies=[Depends(strict_query), Depends(refuse_unstorable_path)],
     )
     app.state.settings = settings
     app.state.db = db
@@ -153,6 +162,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
             expose_headers=["ETag", "X-Request-ID", "Idempotent-Replayed"],
             max_age=600,
         )
+    app.add_middleware(UnstorableTextMiddleware)  # NUL/lone surrogates: 422, not a 500
     app.add_middleware(RequestMiddleware, metrics=metrics, max_body_bytes=settings.max_body_bytes)
     app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     return app
@@ -191,7 +201,12 @@ def _health_router() -> APIRouter:
             await request.app.state.db.ping()
         except Exception as exc:
             return problem_response(
-                status=503, slug="not-ready", title="Not ready", detail=f"database: {type(exc).__name__}"
+                status=503,
+                slug="not-ready",
+                title="Not ready",
+                detail=f"database: {type(exc).__name__}",
+                request=request,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
             )
         return JSONResponse({"status": "ready"})
 
@@ -204,22 +219,37 @@ def _health_router() -> APIRouter:
     return router
 
 
+_NO_DATABASE = {"/healthz", "/metrics"}
+_UNAVAILABLE = {
+    "description": "The database cannot be reached; retry after `Retry-After` seconds",
+    "headers": {"Retry-After": {"description": "Seconds to wait", "schema": {"type": "integer"}}},
+    "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}},
+}
+
+
+def _shape_operation(path: str, operation: dict[str, Any]) -> None:
+    """Errors as problem+json, the bearer scheme where a token is checked, 503 where a database is read."""
+    responses = operation.get("responses", {})
+    for status, response in responses.items():
+        content = response.get("content", {})
+        if status[0] in "45" and "application/json" in content:
+            content[PROBLEM_JSON] = content.pop("application/json")
+        if status[0] in "45" and PROBLEM_JSON in content:  # FastAPI's own 422 model is not what we send
+            content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    if "401" in responses:  # the routes that verify a bearer token say so, for generated clients
+        operation["security"] = [{"bearerAuth": []}]
+    if path not in _NO_DATABASE:  # any other route may find its database unreachable
+        responses.setdefault("503", _UNAVAILABLE)
+
+
 def _openapi(app: FastAPI) -> dict[str, Any]:
     """The OpenAPI document, with every error response declared as problem+json."""
     if app.openapi_schema is not None:
         return app.openapi_schema
     schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-    for path_item in schema.get("paths", {}).values():
+    for path, path_item in schema.get("paths", {}).items():
         for operation in path_item.values():
-            responses = operation.get("responses", {})
-            for status, response in responses.items():
-                content = response.get("content", {})
-                if status[0] in "45" and "application/json" in content:
-                    content[PROBLEM_JSON] = content.pop("application/json")
-                if status[0] in "45" and PROBLEM_JSON in content:  # FastAPI's own 422 model is not what we send
-                    content[PROBLEM_JSON] = {"schema": {"$ref": "#/components/schemas/Problem"}}
-            if "401" in responses:  # the routes that verify a bearer token say so, for generated clients
-                operation["security"] = [{"bearerAuth": []}]
+            _shape_operation(path, operation)
     components = schema.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     schemas.setdefault("Problem", Problem.model_json_schema(ref_template="#/components/schemas/{model}"))

@@ -1,8 +1,9 @@
 """Typed httpx clients for calling the other services: their URL from the settings, a timeout, a service token.
 
-A call carries a short-lived token minted for it, on behalf of the caller's principal (its org and units,
-the scopes the call needs). A service that is down, slow or answers an error yields None (logged), so the
-caller can degrade instead of failing its own request.
+A call carries a short-lived service token minted for it (signed with the service key, naming the calling
+service), acting for the caller's principal (its org and units, the scopes the call needs). A service that is
+down, slow or answers an error yields None (logged), so the caller can degrade instead of failing its own
+request.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 
 import httpx
 
-from shared.auth import Principal, mint_token
+from shared.auth import Principal, mint_service_token
 from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.clients")
@@ -33,13 +34,8 @@ class ServiceClient:
 
     def headers(self, principal: Principal, scopes: list[str]) -> dict[str, str]:
         """The Authorization header of a call on behalf of `principal` with `scopes`."""
-        token = mint_token(
-            self.settings,
-            org=principal.org,
-            sub=f"{self.caller}:{principal.sub}",
-            scopes=scopes,
-            units=sorted(principal.units) if principal.units is not None else None,
-            ttl_seconds=TOKEN_SECONDS,
+        token = mint_service_token(
+            self.settings, service=self.caller, on_behalf_of=principal, scopes=scopes, ttl_seconds=TOKEN_SECONDS
         )
         return {"Authorization": f"Bearer {token}"}
 

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ValidationError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.auth import require_scopes
+from shared.auth import current_service
 from shared.db import SessionDep, insert_ignoring_conflicts
 from shared.errors import problem_responses
 from shared.events import EventBatch, EventEnvelope, EventReceipt, EventType
@@ -110,9 +110,9 @@ def events_router(*, inbox: type[InboxFields], handlers: EventHandlers) -> APIRo
     """The consumer endpoint of a service: dedupe by event id, then hand the new wanted events to `handlers`."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"], responses=problem_responses(401, 403, 422))
 
-    @router.post("/events", response_model=EventReceipt, dependencies=[Depends(require_scopes("events:write"))])
+    @router.post("/events", response_model=EventReceipt, dependencies=[Depends(current_service)])
     async def receive_events(batch: EventBatch, session: SessionDep) -> EventReceipt:
-        """Events from another service's outbox; a repeat is harmless, order is not assumed."""
+        """Events from another service's outbox (service tokens only); a repeat is harmless, order is not assumed."""
         unique = list({e.id: e for e in batch.events}.values())
         relevant = [e for e in unique if handlers.accepts(e.type)]
         mine = await _claim_new(session, inbox, relevant)

@@ -21,7 +21,7 @@ import httpx
 from sqlalchemy import bindparam, update
 from sqlmodel import col
 
-from shared.auth import mint_token
+from shared.auth import mint_service_token
 from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
 from shared.outbox import OutboxEventFields, on_outbox_commit
@@ -71,7 +71,7 @@ class Dispatcher:
         self._wakeup.set()
 
     def _token(self) -> str:
-        return mint_token(self.settings, org="system", sub=f"{self.source}-dispatcher", scopes=["events:write"])
+        return mint_service_token(self.settings, service=f"{self.source}_api")
 
     async def drain_once(self) -> int:
         """Claim one batch of due events and try to deliver each to its remaining subscribers; how many."""

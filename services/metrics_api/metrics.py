@@ -74,8 +74,8 @@ def resolve_scope(principal: Principal, unit: str | None) -> Scope:
         if not principal.sees_unit(unit):
             raise Forbidden(f"Your token may not read metrics of unit {unit!r}")
         return Scope(principal.org, (unit,))
-    if principal.units is not None:
-        return Scope(principal.org, top_roots(principal.units))
+    if principal.units is not None:  # the org root `""` is no unit of a token: it never widens to the org
+        return Scope(principal.org, top_roots([u for u in principal.units if u]))
     return Scope(principal.org, ("",))
 
 

@@ -10,6 +10,7 @@ from shared.db import new_registry
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import InboxFields, OutboxEventFields
+from shared.ratelimit import RateLimitFields
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
 
 
@@ -52,3 +53,9 @@ class WebhookDelivery(WebhookDeliveryFields, SurveyTable, table=True):
     """One event owed to one webhook."""
 
     __tablename__ = "webhook_deliveries"
+
+
+class RateLimitCounter(RateLimitFields, SurveyTable, table=True):
+    """Requests per minute of the public routes, by client address and invitation token (shared by replicas)."""
+
+    __tablename__ = "rate_limits"

@@ -1,12 +1,13 @@
 """Every survey_api table: importing this module registers them all on `SurveyTable.metadata` (for Alembic)."""
 
 from services.survey_api.catalog.models import Survey, SurveyVersion, Touchpoint, Unit
-from services.survey_api.contacts.models import Contact
+from services.survey_api.contacts.models import Contact, Outcome
 from services.survey_api.models import (
     IdempotencyRecord,
     InboxEvent,
     OrgSettingsRow,
     OutboxEvent,
+    RateLimitCounter,
     SurveyTable,
     Webhook,
     WebhookDelivery,
@@ -22,6 +23,8 @@ __all__ = [
     "Invitation",
     "OrgSettingsRow",
     "OutboxEvent",
+    "Outcome",
+    "RateLimitCounter",
     "Survey",
     "SurveyResponse",
     "SurveyTable",

@@ -36,11 +36,12 @@ async def test_case_stats_asks_as_the_caller_with_a_service_token() -> None:
     assert dict(request.url.params) == {"from": START.isoformat(), "to": END.isoformat(), "unit": "emea/de/berlin"}
     assert request.extensions["timeout"]["read"] == 1.5
     caller = TokenVerifier(common_settings()).verify(request.headers["Authorization"].removeprefix("Bearer "))
-    assert (caller.sub, caller.org, caller.scopes, caller.units) == (
-        "metrics_api:alice",
+    assert (caller.sub, caller.org, caller.scopes, caller.units, caller.service) == (
+        "alice",
         "acme",
         frozenset({"cases:read"}),
         ("emea/de",),
+        "metrics_api",  # signed with the service key, naming the service that acts for alice
     )
 
 

@@ -6,7 +6,6 @@ import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import AwareDatetime
 
 from services.loop_api.cases import lifecycle, stats
 from services.loop_api.cases import service as cases
@@ -25,7 +24,7 @@ from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.schemas.common import UnitPath
+from shared.schemas.common import Instant, UnitPath
 
 router = APIRouter(prefix="/v1/cases", tags=["cases"], responses=problem_responses(401, 403, 422))
 Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
@@ -57,10 +56,8 @@ async def case_stats(
     principal: Reader,
     session: SessionDep,
     now: Now,
-    start: Annotated[
-        AwareDatetime | None, Query(alias="from", description="Opened at or after; default 30 days ago")
-    ] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to", description="Opened before; default now")] = None,
+    start: Annotated[Instant | None, Query(alias="from", description="Opened at or after; default 30 days ago")] = None,
+    end: Annotated[Instant | None, Query(alias="to", description="Opened before; default now")] = None,
     by: Annotated[GroupBy | None, Query(description="Also per owner, team or unit")] = None,
     unit: Annotated[UnitPath | None, Query(description="Only cases of this unit and its subtree")] = None,
 ) -> CaseStats:

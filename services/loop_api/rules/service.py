@@ -112,21 +112,27 @@ async def has_own_rules(session: AsyncSession, org: str) -> bool:
     return (await session.exec(select(Rule.id).where(Rule.org == org).limit(1))).first() is not None
 
 
+def _rule_cursor(cursor: str) -> tuple[int, str]:
+    """The (order, id) a rules cursor continues after; 422 naming `cursor` for anything else."""
+    order, _, after = decode_cursor(cursor).partition(":")
+    if not order.isdigit() or not after:
+        raise invalid("cursor", "not a cursor this API issued", "invalid_cursor")
+    return int(order), after
+
+
 async def list_rules(
     *, session: AsyncSession, principal: Principal, active: bool | None, limit: int, cursor: str | None
 ) -> tuple[list[RulePublic], str | None]:
     """A page of the org's rules by `order` then age, or the default rule when the org has none."""
+    position = _rule_cursor(cursor) if cursor is not None else None  # a garbage cursor is a 422 in every case
     if not await has_own_rules(session, principal.org):
         rules = [default_rule()] if active in (None, True) and cursor is None else []
         return rules, None
     statement = select(Rule).where(Rule.org == principal.org)
     if active is not None:
         statement = statement.where(Rule.active == active)
-    if cursor is not None:  # the key is (order, id): continue after the last rule of the previous page
-        order, _, after = decode_cursor(cursor).partition(":")
-        if not order.isdigit() or not after:
-            raise invalid("cursor", "not a cursor this API issued", "invalid_cursor")
-        statement = statement.where(tuple_(col(Rule.sort_order), col(Rule.id)) > tuple_(int(order), after))
+    if position is not None:  # the key is (order, id): continue after the last rule of the previous page
+        statement = statement.where(tuple_(col(Rule.sort_order), col(Rule.id)) > tuple_(*position))
     rows = (await session.exec(statement.order_by(col(Rule.sort_order), col(Rule.id)).limit(limit + 1))).all()
     page = list(rows[:limit])
     next_cursor = encode_cursor(f"{page[-1].sort_order}:{page[-1].id}") if len(rows) > limit and page else None

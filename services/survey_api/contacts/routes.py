@@ -7,7 +7,6 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 from fastapi.responses import Response
-from pydantic import AwareDatetime
 
 from services.survey_api.contacts import directory, erasure
 from services.survey_api.contacts.schemas import BulkResult, ContactBulk, ContactPublic, ContactUpsert
@@ -16,7 +15,7 @@ from shared.db import SessionDep
 from shared.errors import problem_responses
 from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.schemas.common import UnitPath
+from shared.schemas.common import Instant, UnitPath
 
 router = APIRouter(
     route_class=IdempotentRoute, prefix="/v1/contacts", tags=["contacts"], responses=problem_responses(401, 403, 422)
@@ -54,7 +53,7 @@ async def list_contacts(
     external_id: Annotated[str | None, Query(max_length=200, description="Only this external id")] = None,
     email: Annotated[str | None, Query(max_length=320, description="Only this email (any case)")] = None,
     unit: Annotated[UnitPath | None, Query(description="Only contacts of this unit and its subtree")] = None,
-    updated_since: Annotated[AwareDatetime | None, Query(description="Only contacts updated at or after")] = None,
+    updated_since: Annotated[Instant | None, Query(description="Only contacts updated at or after")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[ContactPublic]:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from services.survey_api.contacts.schemas import MAX_ATTRIBUTES, NO_NUL, AttributeValue, ContactUpsert
-from shared.schemas.common import UnitPath
+from shared.schemas.common import Instant, UnitPath
 
 MAX_CONTACT_IDS = 10_000
 
@@ -58,7 +58,7 @@ class DistributionCreate(BaseModel):
     channel: DistributionChannel
     contact_ids: list[ContactId] | None = Field(default=None, min_length=1, max_length=MAX_CONTACT_IDS)
     audience: Audience | None = None
-    send_at: AwareDatetime | None = Field(
+    send_at: Instant | None = Field(
         default=None,
         description="With an offset; default now. Email and SMS wait for it; other channels are handed out at once",
     )
@@ -180,7 +180,7 @@ class TriggerCreate(BaseModel):
     )
     touchpoint_id: Annotated[str, StringConstraints(min_length=1, max_length=40)]
     contact: ContactUpsert = Field(description="Upserted on its `external_id` first, as `POST /v1/contacts` does")
-    occurred_at: AwareDatetime | None = Field(default=None, description="When the interaction happened")
+    occurred_at: Instant | None = Field(default=None, description="When the interaction happened")
     channel: TriggerChannel = "email"
     sampling_percent: float = Field(
         default=100, ge=0, le=100, description="Invite this share of interactions; decided by the interaction id"

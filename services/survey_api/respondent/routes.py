@@ -16,6 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.routing import APIRoute
 
+from services.survey_api.models import RateLimitCounter
 from services.survey_api.respondent import answering as public
 from services.survey_api.respondent import page as hosted
 from services.survey_api.respondent import unsubscribe
@@ -36,8 +37,8 @@ def _per_address(request: Request) -> int:
 
 
 PUBLIC_LIMITS = [
-    Depends(rate_limit("public-address", _per_address)),
-    Depends(rate_limit("public-token", _per_token, key=path_param("token"))),
+    Depends(rate_limit("public-address", _per_address, table=RateLimitCounter)),
+    Depends(rate_limit("public-token", _per_token, table=RateLimitCounter, key=path_param("token"))),
 ]
 """Every public route (`/r`, `/u`, `/v1/public`): limited per client address and per invitation token."""
 

@@ -92,3 +92,17 @@ async def export(db: Database, principal: Principal, filters: ResponseFilters, f
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode()
+
+
+async def started(chunks: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """`chunks` with its first one already read: the first query runs before the response starts, so an
+    unreachable database is a 503 rather than a stream cut after its headers."""
+    first = await anext(chunks, None)
+
+    async def resumed() -> AsyncIterator[bytes]:
+        if first is not None:
+            yield first
+        async for chunk in chunks:
+            yield chunk
+
+    return resumed()

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime
 from sqlalchemy import Select
 from sqlmodel import col
 
@@ -15,7 +14,7 @@ from services.survey_api.responses.models import SurveyResponse
 from shared.auth import Principal
 from shared.db import in_subtrees
 from shared.errors import invalid
-from shared.schemas.common import UnitPath
+from shared.schemas.common import Instant, UnitPath
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -34,8 +33,8 @@ class ResponseFilters:
 
 def response_filters(
     survey_id: Annotated[str | None, Query(max_length=40)] = None,
-    submitted_from: Annotated[AwareDatetime | None, Query(alias="from", description="Inclusive, with offset")] = None,
-    submitted_to: Annotated[AwareDatetime | None, Query(alias="to", description="Exclusive, with offset")] = None,
+    submitted_from: Annotated[Instant | None, Query(alias="from", description="Inclusive, with offset")] = None,
+    submitted_to: Annotated[Instant | None, Query(alias="to", description="Exclusive, with offset")] = None,
     unit: Annotated[UnitPath | None, Query(description="This unit and its subtree")] = None,
     contact_id: Annotated[str | None, Query(max_length=40)] = None,
     finished: bool | None = None,

@@ -82,7 +82,7 @@ async def export_responses(
 ) -> StreamingResponse:
     """Every matching response, streamed in constant memory (CSV with JSON answer cells, or NDJSON)."""
     return StreamingResponse(
-        export.export(db, principal, filters, format),
+        await export.started(export.export(db, principal, filters, format)),
         media_type=export.MEDIA_TYPES[format],
         headers={"Content-Disposition": f'attachment; filename="responses.{format}"'},
     )

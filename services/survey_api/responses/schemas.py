@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from services.survey_api.contacts.schemas import ContactUpsert
 from shared.errors import FieldError
-from shared.schemas.common import Channel, Language, UnitPath
+from shared.schemas.common import Channel, Instant, Language, UnitPath
 
 MAX_BATCH = 1000
 MAX_ANSWERS = 200
@@ -54,7 +54,7 @@ class ResponseCreate(BaseModel):
     channel: Channel = "api"
     unit: UnitPath | None = Field(default=None, description="Defaults to the contact's unit")
     language: Language | None = None
-    submitted_at: AwareDatetime | None = Field(default=None, description="Defaults to now; must carry an offset")
+    submitted_at: Instant | None = Field(default=None, description="Defaults to now; must carry an offset")
     answers: Answers = answers_field()
     finished: bool = True
 
