@@ -65,7 +65,7 @@ async def test_configured_survey_and_channel(
 ) -> None:
     headers = auth(**ALL)
     await make_units(survey_client, headers, "emea")
-    chosen = await published_survey(survey_client, headers, NPS_PLUS)
+    chosen = await published_survey(survey_client, headers, {**NPS_PLUS, "purpose": "followup"})
     settings = {"followup_survey_id": chosen["id"], "followup_channel": "link"}
     await ok(await survey_client.put("/v1/org-settings", json=settings, headers=auth(scopes="admin")), 200)
     await request_followup(survey_client, auth, await contact(survey_client, headers, email="ann@example.com"))

@@ -2,8 +2,9 @@
 
 loop_api sends `followup.requested`; survey_api answers it with an invitation to the org's follow-up survey
 (the `followup_survey_id` org setting, or a built-in "Case follow-up" survey made and published on first
-use), over `followup_channel` (auto: email, else SMS, else a link). The contact-frequency rule does not
-apply: the customer was just promised this question. Consent, unsubscribe and erasure still do.
+use; both have `purpose: followup`, which keeps their answers out of the org's metrics), over
+`followup_channel` (auto: email, else SMS, else a link). The contact-frequency rule does not apply: the
+customer was just promised this question. Consent, unsubscribe and erasure still do.
 """
 
 from __future__ import annotations
@@ -78,7 +79,9 @@ async def _built_in_survey(session: AsyncSession, org: str, now: dt.datetime) ->
         "default_language": "en",
         "questions": BUILT_IN_QUESTIONS,
     }
-    survey = Survey(id=new_id("survey"), status="active", published_version=1, published_at=now, **fields)
+    survey = Survey(
+        id=new_id("survey"), status="active", purpose="followup", published_version=1, published_at=now, **fields
+    )
     version = SurveyVersion(id=new_id("sver"), survey_id=survey.id, version=1, published_at=now, **fields)
     session.add(survey)
     await session.flush()
@@ -102,7 +105,9 @@ async def _survey_for(
         except CxloopError:
             logger.warning("follow-up survey %s of %s is not active; using the built-in one", chosen, org)
     found = await session.exec(
-        select(Survey).where(Survey.org == org, Survey.name == BUILT_IN_NAME, Survey.status == "active")
+        select(Survey).where(
+            Survey.org == org, Survey.name == BUILT_IN_NAME, Survey.purpose == "followup", Survey.status == "active"
+        )
     )
     survey = found.first()
     if survey is not None:

@@ -100,9 +100,10 @@ class IngestContext:
 
 
 def response_event(
-    response: SurveyResponse | SimpleNamespace, version: SurveyVersion, event_type: str
+    response: SurveyResponse | SimpleNamespace, version: SurveyVersion, event_type: str, *, purpose: str
 ) -> ev.EventEnvelope:
-    """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context."""
+    """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context
+    (`purpose` is the survey's now: it is not versioned)."""
     questions = version_questions(version)
     data = ev.ResponseData(
         response_id=response.id,
@@ -110,6 +111,7 @@ def response_event(
         survey_version=response.survey_version,
         survey_kind=version.kind,
         audience=version.audience,
+        purpose=purpose,
         touchpoint_id=response.touchpoint_id,
         channel=response.channel,
         source=response.source,
@@ -126,7 +128,7 @@ def response_event(
         completed_at=response.completed_at,
         updated_at=response.updated_at,
     )
-    return ev.EventEnvelope(type=event_type, org=response.org, source="survey_api", data=data.model_dump(mode="json"))
+    return ev.build_event(event_type, org=response.org, data=data)
 
 
 def _raise_if_any(errors: list[FieldError]) -> None:
@@ -233,6 +235,10 @@ def _event_type(response: SurveyResponse | SimpleNamespace) -> str:
     return ev.RESPONSE_COMPLETED if response.finished else ev.RESPONSE_UPDATED
 
 
+class StoredConcurrently(Conflict):
+    """Another request stored a response with the same external_id between our check and our write."""
+
+
 class BulkWriter:
     """Many prepared responses and their events, written with one INSERT per table instead of ORM objects
     (a batch's hot path: building and flushing 2,000 ORM objects cost more than everything else)."""
@@ -247,7 +253,7 @@ class BulkWriter:
         fields = await _response_fields(self.ctx, item, contact, source)
         response = SimpleNamespace(**fields)
         self.rows.append(fields)
-        self.events.append(response_event(response, item.version, _event_type(response)))
+        self.events.append(response_event(response, item.version, _event_type(response), purpose=item.survey.purpose))
         item.response = response
         return response
 
@@ -259,7 +265,9 @@ class BulkWriter:
             if self.rows:
                 await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
         except IntegrityError as exc:  # another request stored the same external_id between our check and now
-            raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
+            raise StoredConcurrently(
+                "A response with this external_id was stored concurrently; retry to see it"
+            ) from exc
         await insert_events(session, OutboxEvent, self.events)
 
 
@@ -287,7 +295,30 @@ async def create_response(
     contact = None
     if data.contact is not None:
         contact, _ = await upsert_contact(session=session, principal=principal, data=data.contact)
-    return await store(ctx, prepared, contact), True
+    try:
+        return await store(ctx, prepared, contact), True
+    except StoredConcurrently:
+        return await _concurrent_twin(session, principal, data, prepared.answers), False
+
+
+async def _concurrent_twin(
+    session: AsyncSession, principal: Principal, data: ResponseCreate, answers: dict[str, Any]
+) -> SurveyResponse:
+    """The response a concurrent request just stored under this external_id, if it has these answers (else 409).
+
+    The failed insert aborted the transaction (PostgreSQL): it is rolled back whole — this request then
+    stored nothing, as a later duplicate stores nothing — and the twin is read afresh.
+    """
+    await session.rollback()
+    statement = select(SurveyResponse).where(
+        SurveyResponse.org == principal.org,
+        SurveyResponse.survey_id == data.survey_id,
+        SurveyResponse.external_id == data.external_id,
+    )
+    twin = (await session.exec(statement)).first()
+    if twin is None or twin.answers != answers:
+        raise Conflict(f"Response {data.external_id!r} of this survey was just stored with other answers")
+    return twin
 
 
 def _rejection(index: int, exc: CxloopError | ValidationError) -> BatchRejection:
@@ -400,11 +431,10 @@ async def update_response(
     response.answers, response.finished, response.updated_at = merged, finished, now
     response.completed_at = now if finished else None
     session.add(response)
-    add_event(
-        session,
-        OutboxEvent,
-        response_event(response, version, ev.RESPONSE_COMPLETED if finished else ev.RESPONSE_UPDATED),
-    )
+    survey = await session.get(Survey, response.survey_id)
+    purpose = survey.purpose if survey is not None else "standard"
+    event_type = ev.RESPONSE_COMPLETED if finished else ev.RESPONSE_UPDATED
+    add_event(session, OutboxEvent, response_event(response, version, event_type, purpose=purpose))
     await session.flush()
     return response
 
