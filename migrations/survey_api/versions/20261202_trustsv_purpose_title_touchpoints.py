@@ -6,7 +6,7 @@ follow-up" survey — become `followup`. Touchpoints gain `status` (`active` | `
 (where their stage stands in their journey) and `updated_at`.
 
 Revision ID: trustsv_0002
-Revises: 20261202_outcomes
+Revises: 20261202_sec2
 Create Date: 2026-12-02 07:20:00.000000+00:00
 """
 
@@ -20,7 +20,7 @@ from sqlalchemy import Text  # noqa: F401 - autogenerate renders JSONB(astext_ty
 from sqlalchemy.dialects import postgresql
 
 revision: str = 'trustsv_0002'
-down_revision: str | None = '20261202_outcomes'
+down_revision: str | None = "20261202_sec2"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
