@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -21,6 +22,7 @@ from services.loop_api.cases.schemas import (
     TimelineEntry,
 )
 from services.loop_api.clock import Now
+from services.loop_api.root_causes.service import with_sub_codes
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
@@ -45,7 +47,13 @@ async def list_cases(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[CasePublic]:
-    """The caller's cases (org and units) in creation order, filtered; SLA filters are as of now."""
+    """The caller's cases (org and units) in creation order, filtered; SLA filters are as of now.
+
+    `root_cause` matches the code and every code below it in the taxonomy (`delivery` finds `delivery.late`).
+    """
+    if filters.root_causes is not None:
+        codes = await with_sub_codes(session, org=principal.org, codes=filters.root_causes)
+        filters = replace(filters, root_causes=codes)
     items, next_cursor = await cases.list_cases(
         session=session, principal=principal, filters=filters, now=now, limit=limit, cursor=cursor
     )
