@@ -19,6 +19,7 @@ from services.loop_api.models import (
     WebhookDelivery,
 )
 from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.plans import routes as plans
 from services.loop_api.root_causes import routes as root_causes
 from services.loop_api.rules import routes as rules
 from services.loop_api.settings import LoopSettings, get_settings
@@ -35,7 +36,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         title="cxloop loop_api",
         description="Act: close the loop with cases, SLAs, root causes and action plans.",
         source="loop",
-        routers=[rules.router, teams.router, cases.router, root_causes.router],
+        routers=[rules.router, teams.router, cases.router, root_causes.router, plans.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
