@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,7 +45,7 @@ class ServiceClient:
         return {"Authorization": f"Bearer {token}"}
 
     async def get_json(
-        self, path: str, *, principal: Principal, scopes: list[str], params: dict[str, str]
+        self, path: str, *, principal: Principal, scopes: list[str], params: Mapping[str, str | list[str]]
     ) -> Any | None:
         """GET `path`; the JSON body of a 200, or None (logged) when the service did not answer one."""
         headers = self.headers(principal, scopes)
@@ -73,6 +74,36 @@ class LoopClient(ServiceClient):
         params = {"from": start.isoformat(), "to": end.isoformat()} | ({"unit": unit} if unit else {})
         body = await self.get_json("/v1/cases/stats", principal=principal, scopes=["cases:read"], params=params)
         return dict(body["overall"]) if body is not None else None
+
+
+class MetricsClient(ServiceClient):
+    """metrics_api, as the other services call it."""
+
+    async def histograms(
+        self,
+        *,
+        principal: Principal,
+        metric: str,
+        units: list[str],
+        touchpoint_ids: list[str],
+        survey_id: str | None,
+        start: dt.date,
+        end: dt.date,
+    ) -> dict[str, Any] | None:
+        """`GET /internal/v1/histograms` of the principal's org: counts per score on a scope over days (inclusive)."""
+        params: dict[str, str | list[str]] = {"org": principal.org, "metric": metric, "from": start.isoformat()}
+        params |= {"to": end.isoformat(), "unit": units, "touchpoint_id": touchpoint_ids}
+        params |= {"survey_id": survey_id} if survey_id else {}
+        body = await self.get_json(
+            "/internal/v1/histograms", principal=principal, scopes=["events:write"], params=params
+        )
+        return dict(body) if body is not None else None
+
+
+def metrics_client(settings: CommonSettings, *, caller: str, timeout: float) -> MetricsClient:
+    """A client of metrics_api at `settings.metrics_api_url`."""
+    http = httpx.AsyncClient(base_url=settings.metrics_api_url, timeout=timeout)
+    return MetricsClient(settings=settings, caller=caller, service="metrics_api", http=http, timeout=timeout)
 
 
 def loop_client(settings: CommonSettings, *, caller: str, timeout: float) -> LoopClient:

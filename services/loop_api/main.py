@@ -25,6 +25,9 @@ from services.loop_api.rules import routes as rules
 from services.loop_api.settings import LoopSettings, get_settings
 from services.loop_api.teams import routes as teams
 from shared.app import EventConsumer, ServiceSpec, create_service_app
+from shared.clients import metrics_client
+
+METRICS_TIMEOUT_SECONDS = 5.0
 
 
 def create_app(settings: LoopSettings | None = None) -> FastAPI:
@@ -47,6 +50,9 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
     )
     app = create_service_app(spec, settings)
     app.state.clock = clock
+    metrics = metrics_client(settings, caller="loop_api", timeout=METRICS_TIMEOUT_SECONDS)
+    app.state.service_clients.append(metrics)
+    app.state.metrics = metrics  # the action plans' impact asks metrics_api for histograms
     return app
 
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.clock import Now
 from services.loop_api.models import ActionPlan
-from services.loop_api.plans import changes
+from services.loop_api.plans import changes, impact
 from services.loop_api.plans import service as plans
 from services.loop_api.plans.schemas import (
     PlanCreate,
     PlanDetail,
+    PlanImpact,
     PlanPublic,
     PlanStatus,
     PlanTimelineEntry,
@@ -30,7 +31,7 @@ from shared.db import SessionDep
 from shared.errors import problem_responses
 from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
-from shared.schemas.common import UnitPath
+from shared.schemas.common import UNIT_PATH_PATTERN, UnitPath
 
 router = APIRouter(
     route_class=IdempotentRoute,
@@ -41,6 +42,7 @@ router = APIRouter(
 Reader = Annotated[Principal, Depends(require_scopes("plans:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("plans:write"))]
 IfMatch = Annotated[str | None, Header(alias="If-Match", description="The plan's ETag, from its last read")]
+CONTROL_PATTERN = rf"^rest$|{UNIT_PATH_PATTERN}"
 ETAG = {"ETag": {"description": "The plan's version, for If-Match", "schema": {"type": "string"}}}
 
 
@@ -93,6 +95,39 @@ async def get_plan(plan_id: str, principal: Reader, session: SessionDep, now: No
     response.headers["ETag"] = plans.etag(plan)
     timeline = [PlanTimelineEntry.model_validate(e) for e in await plans.plan_timeline(session, plan)]
     return PlanDetail(**(await _public(session, plan, now)).model_dump(), timeline=timeline)
+
+
+@router.get("/{plan_id}/impact", response_model=PlanImpact, responses=problem_responses(404))
+async def plan_impact(
+    plan_id: str,
+    principal: Reader,
+    session: SessionDep,
+    now: Now,
+    request: Request,
+    window_days: Annotated[int, Query(ge=7, le=365, description="Days in each window, before and after")] = 90,
+    control: Annotated[
+        str,
+        Query(
+            pattern=CONTROL_PATTERN,
+            description="`rest` (the org, or your units, minus the scope) or a unit path outside the scope",
+        ),
+    ] = "rest",
+) -> PlanImpact:
+    """The plan's effect: (after - before) of its metric in scope minus the same in a control (DESIGN §4).
+
+    95 % interval and two-sided p-value from the four windows' standard errors; `significant` only at p < 0.05
+    with every window at or above the org's minimum sample. Without metrics_api's answer, `degraded: ["metrics"]`
+    and null figures.
+    """
+    return await impact.plan_impact(
+        session=session,
+        principal=principal,
+        metrics=request.app.state.metrics,
+        plan_id=plan_id,
+        window_days=window_days,
+        control=control,
+        now=now,
+    )
 
 
 @router.patch(

@@ -155,3 +155,74 @@ class PlanDetail(PlanPublic):
     """A plan with its timeline, oldest entry first."""
 
     timeline: list[PlanTimelineEntry]
+
+
+class WindowFigures(BaseModel):
+    """The metric over one window: null below the org's minimum sample (or without metrics_api's answer)."""
+
+    value: float | None
+    n: int | None
+
+
+class SideFigures(BaseModel):
+    """One side of the comparison: the metric before and after the start, and its change."""
+
+    before: WindowFigures
+    after: WindowFigures
+    change: float | None
+
+
+class ControlFigures(SideFigures):
+    """The control: `rest` (the org, or the caller's units, minus the scope) or a unit's subtree minus the scope."""
+
+    name: str
+
+
+class Window(BaseModel):
+    """A window of days, both inclusive (UTC days)."""
+
+    start: dt.date = Field(serialization_alias="from")
+    end: dt.date = Field(serialization_alias="to")
+
+
+class Windows(BaseModel):
+    """The window before `starts_on` and the window from it (up to today)."""
+
+    before: Window
+    after: Window | None = Field(description="null while the plan has not started")
+
+
+class Interval(BaseModel):
+    """A confidence interval."""
+
+    low: float
+    high: float
+    level: float = 0.95
+
+
+class ImpactCases(BaseModel):
+    """Cases opened with the plan's root causes (or sub-codes) in its scope, in each window."""
+
+    before: int
+    after: int
+
+
+class PlanImpact(BaseModel):
+    """The plan's measured impact: a difference-in-differences of its metric against a control (DESIGN §4)."""
+
+    plan_id: str
+    metric: PlanMetric
+    method: Literal["difference_in_differences"] = "difference_in_differences"
+    window_days: int
+    after_days: int = Field(description="Days of the after window so far (less than window_days until it is full)")
+    windows: Windows
+    scope: SideFigures
+    control: ControlFigures
+    effect: float | None = Field(description="(after - before) in scope minus the same in the control")
+    ci: Interval | None
+    p_value: float | None
+    significant: bool = Field(description="p < 0.05 with all four windows at or above the minimum sample")
+    min_sample: int | None
+    reason: str | None = Field(description="Why there is no effect or it cannot be significant, when so")
+    cases: ImpactCases
+    degraded: list[Literal["metrics"]] = Field(description="`metrics`: metrics_api did not answer; no numbers")
