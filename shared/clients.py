@@ -70,10 +70,12 @@ class LoopClient(ServiceClient):
     async def case_stats(
         self, *, principal: Principal, start: dt.datetime, end: dt.datetime, unit: str | None
     ) -> dict[str, Any] | None:
-        """`GET /v1/cases/stats` over [start, end) for `unit` (or the principal's units): the `overall` figures."""
+        """`GET /v1/cases/stats` over [start, end) for `unit` (or the principal's units): the `overall` figures,
+        and under `active_plans` the active action plans touching the unit."""
         params = {"from": start.isoformat(), "to": end.isoformat()} | ({"unit": unit} if unit else {})
-        body = await self.get_json("/v1/cases/stats", principal=principal, scopes=["cases:read"], params=params)
-        return dict(body["overall"]) if body is not None else None
+        scopes = ["cases:read", "plans:read"]
+        body = await self.get_json("/v1/cases/stats", principal=principal, scopes=scopes, params=params)
+        return dict(body["overall"]) | {"active_plans": body.get("active_plans")} if body is not None else None
 
 
 class MetricsClient(ServiceClient):

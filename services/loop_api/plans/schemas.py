@@ -139,6 +139,18 @@ class PlanPublic(BaseModel):
     updated_at: dt.datetime
 
 
+class PlanSummary(BaseModel):
+    """An active plan in a few fields (for scorecards): what, who, since when, how many tasks are overdue."""
+
+    id: str
+    title: str
+    status: PlanStatus
+    owner: str
+    metric: PlanMetric
+    starts_on: dt.date
+    overdue_tasks: int
+
+
 class PlanTimelineEntry(BaseModel):
     """One entry of a plan's timeline."""
 

@@ -12,7 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases.lifecycle import check_root_causes
 from services.loop_api.models import ActionPlan, ActionPlanUnit, OutboxEvent, PlanEvent, PlanTask
-from services.loop_api.plans.schemas import PlanCreate, PlanPublic, PlanScope, TaskCreate, TaskPublic
+from services.loop_api.plans.schemas import PlanCreate, PlanPublic, PlanScope, PlanSummary, TaskCreate, TaskPublic
 from shared.auth import Principal
 from shared.db import in_subtrees
 from shared.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
@@ -216,3 +216,24 @@ async def plan_timeline(session: AsyncSession, plan: ActionPlan) -> list[PlanEve
     """The plan's timeline, oldest first (up to 1000 entries)."""
     statement = select(PlanEvent).where(col(PlanEvent.plan_id) == plan.id).order_by(col(PlanEvent.id))
     return list((await session.exec(statement.limit(1000))).all())
+
+
+ACTIVE_PLANS_SHOWN = 20
+
+
+async def active_plans(
+    *, session: AsyncSession, principal: Principal, unit: str | None, now: dt.datetime
+) -> list[PlanSummary]:
+    """The active plans the caller may see whose scope covers part of `unit` (all of them without one)."""
+    plans, _ = await list_plans(
+        session=session,
+        principal=principal,
+        status="active",
+        owner=None,
+        unit=unit,
+        root_causes=None,
+        limit=ACTIVE_PLANS_SHOWN,
+        cursor=None,
+    )
+    tasks = await tasks_of(session, [p.id for p in plans])
+    return [PlanSummary.model_validate(to_public(p, tasks[p.id], now).model_dump()) for p in plans]
