@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,15 +39,15 @@ class ServiceClient:
     http: httpx.AsyncClient
     timeout: float
 
-    def headers(self, principal: Principal, scopes: list[str]) -> dict[str, str]:
-        """The Authorization header of a call on behalf of `principal` with `scopes`."""
+    def headers(self, principal: Principal | None, scopes: list[str]) -> dict[str, str]:
+        """The Authorization header of a call on behalf of `principal` with `scopes` (the service itself: None)."""
         token = mint_service_token(
             self.settings, service=self.caller, on_behalf_of=principal, scopes=scopes, ttl_seconds=TOKEN_SECONDS
         )
         return {"Authorization": f"Bearer {token}"}
 
     async def get_json(
-        self, path: str, *, principal: Principal, scopes: list[str], params: dict[str, str]
+        self, path: str, *, principal: Principal | None, scopes: list[str], params: Mapping[str, str | list[str]]
     ) -> Any | None:
         """GET `path`; the JSON body of a 200, or None (logged) when the service did not answer one."""
         headers = self.headers(principal, scopes)
@@ -71,10 +72,41 @@ class LoopClient(ServiceClient):
     async def case_stats(
         self, *, principal: Principal, start: dt.datetime, end: dt.datetime, unit: str | None
     ) -> dict[str, Any] | None:
-        """`GET /v1/cases/stats` over [start, end) for `unit` (or the principal's units): the `overall` figures."""
+        """`GET /v1/cases/stats` over [start, end) for `unit` (or the principal's units): the `overall` figures,
+        and under `active_plans` the active action plans touching the unit."""
         params = {"from": start.isoformat(), "to": end.isoformat()} | ({"unit": unit} if unit else {})
-        body = await self.get_json("/v1/cases/stats", principal=principal, scopes=["cases:read"], params=params)
-        return dict(body["overall"]) if body is not None else None
+        scopes = ["cases:read", "plans:read"]
+        body = await self.get_json("/v1/cases/stats", principal=principal, scopes=scopes, params=params)
+        return dict(body["overall"]) | {"active_plans": body.get("active_plans")} if body is not None else None
+
+
+class MetricsClient(ServiceClient):
+    """metrics_api, as the other services call it."""
+
+    async def histograms(
+        self,
+        *,
+        principal: Principal,
+        metric: str,
+        units: list[str],
+        touchpoint_ids: list[str],
+        survey_id: str | None,
+        start: dt.date,
+        end: dt.date,
+    ) -> dict[str, Any] | None:
+        """`GET /internal/v1/histograms` of the principal's org: counts per score on a scope over days (inclusive)."""
+        params: dict[str, str | list[str]] = {"org": principal.org, "metric": metric, "from": start.isoformat()}
+        params |= {"to": end.isoformat(), "unit": units, "touchpoint_id": touchpoint_ids}
+        params |= {"survey_id": survey_id} if survey_id else {}
+        # An internal endpoint: the service's own token (no tenant); the org travels as a parameter.
+        body = await self.get_json("/internal/v1/histograms", principal=None, scopes=["events:write"], params=params)
+        return dict(body) if body is not None else None
+
+
+def metrics_client(settings: CommonSettings, *, caller: str, timeout: float) -> MetricsClient:
+    """A client of metrics_api at `settings.metrics_api_url`."""
+    http = httpx.AsyncClient(base_url=settings.metrics_api_url, timeout=timeout)
+    return MetricsClient(settings=settings, caller=caller, service="metrics_api", http=http, timeout=timeout)
 
 
 def loop_client(settings: CommonSettings, *, caller: str, timeout: float) -> LoopClient:

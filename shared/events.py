@@ -149,6 +149,55 @@ class OutcomeRecordedData(BaseModel):
     recorded_at: dt.datetime
 
 
+class CaseData(BaseModel):
+    """Payload of `case.opened`, `case.assigned`, `case.status_changed` and `case.closed` (to loop_api's webhooks)."""
+
+    case_id: str
+    status: str
+    previous_status: str | None = None
+    priority: str
+    owner: str | None
+    team: str | None
+    unit: str | None
+    response_id: str
+    contact_id: str | None
+    survey_id: str
+    touchpoint_id: str | None
+    root_causes: list[str] = Field(default_factory=list)
+    outcome: str | None = None
+    due_first_contact_at: dt.datetime
+    due_resolution_at: dt.datetime
+
+
+class PlanData(BaseModel):
+    """Payload of `plan.created` and `plan.status_changed` (with `previous_status`): an action plan."""
+
+    plan_id: str
+    title: str
+    status: str
+    previous_status: str | None = None
+    owner: str
+    metric: str
+    units: list[str]
+    touchpoint_ids: list[str]
+    survey_id: str | None
+    root_causes: list[str]
+    starts_on: dt.date
+
+
+class PlanTaskOverdueData(BaseModel):
+    """Payload of `plan.task_overdue`: a task's due day passed while it was not done (sent once per due day)."""
+
+    plan_id: str
+    plan_title: str
+    task_id: str
+    title: str
+    owner: str
+    due_on: dt.date
+    status: str
+    units: list[str]
+
+
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -188,6 +237,14 @@ FOLLOWUP_INVITED_EVENT = EventType("followup.invited", "survey_api", FollowupInv
 # No other service consumes `case.breached` (loop KPIs are read from loop_api): it goes to webhooks only.
 CASE_BREACHED_EVENT = EventType("case.breached", "loop_api", CaseBreachedData, ())
 OUTCOME_RECORDED_EVENT = EventType("outcome.recorded", "survey_api", OutcomeRecordedData, ("metrics",))
+# loop_api's own news, for its webhooks only (no other service consumes them).
+CASE_OPENED_EVENT = EventType("case.opened", "loop_api", CaseData, ())
+CASE_ASSIGNED_EVENT = EventType("case.assigned", "loop_api", CaseData, ())
+CASE_STATUS_CHANGED_EVENT = EventType("case.status_changed", "loop_api", CaseData, ())
+CASE_CLOSED_EVENT = EventType("case.closed", "loop_api", CaseData, ())
+PLAN_CREATED_EVENT = EventType("plan.created", "loop_api", PlanData, ())
+PLAN_STATUS_CHANGED_EVENT = EventType("plan.status_changed", "loop_api", PlanData, ())
+PLAN_TASK_OVERDUE_EVENT = EventType("plan.task_overdue", "loop_api", PlanTaskOverdueData, ())
 DECLARED: tuple[EventType[Any], ...] = (
     RESPONSE_COMPLETED_EVENT,
     RESPONSE_UPDATED_EVENT,
@@ -197,6 +254,13 @@ DECLARED: tuple[EventType[Any], ...] = (
     FOLLOWUP_INVITED_EVENT,
     CASE_BREACHED_EVENT,
     OUTCOME_RECORDED_EVENT,
+    CASE_OPENED_EVENT,
+    CASE_ASSIGNED_EVENT,
+    CASE_STATUS_CHANGED_EVENT,
+    CASE_CLOSED_EVENT,
+    PLAN_CREATED_EVENT,
+    PLAN_STATUS_CHANGED_EVENT,
+    PLAN_TASK_OVERDUE_EVENT,
 )
 RESPONSE_COMPLETED = RESPONSE_COMPLETED_EVENT.name
 RESPONSE_UPDATED = RESPONSE_UPDATED_EVENT.name

@@ -19,11 +19,15 @@ from services.loop_api.models import (
     WebhookDelivery,
 )
 from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.plans import routes as plans
 from services.loop_api.root_causes import routes as root_causes
 from services.loop_api.rules import routes as rules
 from services.loop_api.settings import LoopSettings, get_settings
 from services.loop_api.teams import routes as teams
 from shared.app import EventConsumer, ServiceSpec, create_service_app
+from shared.clients import metrics_client
+
+METRICS_TIMEOUT_SECONDS = 5.0
 
 
 def create_app(settings: LoopSettings | None = None) -> FastAPI:
@@ -35,7 +39,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         title="cxloop loop_api",
         description="Act: close the loop with cases, SLAs, root causes and action plans.",
         source="loop",
-        routers=[rules.router, teams.router, cases.router, root_causes.router],
+        routers=[rules.router, teams.router, cases.router, root_causes.router, plans.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
@@ -46,6 +50,9 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
     )
     app = create_service_app(spec, settings)
     app.state.clock = clock
+    metrics = metrics_client(settings, caller="loop_api", timeout=METRICS_TIMEOUT_SECONDS)
+    app.state.service_clients.append(metrics)
+    app.state.metrics = metrics  # the action plans' impact asks metrics_api for histograms
     return app
 
 

@@ -6,6 +6,7 @@ from typing import ClassVar
 
 from services.loop_api.base import LoopTable
 from services.loop_api.cases.models import Case, CaseEvent
+from services.loop_api.plans.models import ActionPlan, ActionPlanUnit, PlanEvent, PlanTask
 from services.loop_api.root_causes.models import RootCause
 from services.loop_api.rules.models import Rule
 from services.loop_api.teams.models import EscalationMap, Team
@@ -15,6 +16,8 @@ from shared.outbox import InboxFields, OutboxEventFields
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
 
 __all__ = [
+    "ActionPlan",
+    "ActionPlanUnit",
     "Case",
     "CaseEvent",
     "EscalationMap",
@@ -23,6 +26,8 @@ __all__ = [
     "LoopTable",
     "OrgSettingsRow",
     "OutboxEvent",
+    "PlanEvent",
+    "PlanTask",
     "RootCause",
     "Rule",
     "Team",

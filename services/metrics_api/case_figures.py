@@ -46,6 +46,7 @@ async def case_figures(
         resolved_within_sla_rate=overall["resolved_within_sla_rate"],
         saved=overall["saved"],
         saved_rate=overall["saved_rate"],
+        active_plans=overall.get("active_plans"),
     )
 
 

@@ -8,7 +8,7 @@ from services.metrics_api.case_figures import TIMEOUT_SECONDS, CaseFigures
 from services.metrics_api.events import handlers
 from services.metrics_api.labels import TIMEOUT_SECONDS as CATALOG_TIMEOUT_SECONDS
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
-from services.metrics_api.routes import benchmarks, linkage, metrics, scorecards, targets
+from services.metrics_api.routes import benchmarks, histograms, linkage, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
@@ -18,7 +18,7 @@ SPEC = ServiceSpec(
     title="cxloop metrics_api",
     description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
     source="metrics",
-    routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, linkage.router],
+    routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, linkage.router, histograms.router],
     idempotency_table=IdempotencyRecord,
     org_settings_table=OrgSettingsRow,
     outbox_table=OutboxEvent,

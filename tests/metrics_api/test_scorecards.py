@@ -229,6 +229,7 @@ class TestCaseFigures:
                 "resolved_within_sla_rate": None,
                 "saved": 1,
                 "saved_rate": 0.5,
+                "active_plans": None,  # this loop_api did not send them
             }
         )
         assert len(asked) == 2  # the failure was asked again; the answer was kept

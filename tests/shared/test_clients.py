@@ -30,7 +30,10 @@ async def test_case_stats_asks_as_the_caller_with_a_service_token() -> None:
         return httpx.Response(200, json={"overall": {"cases": 4}})
 
     loop_api = client(httpx.MockTransport(loop))
-    assert await loop_api.case_stats(principal=ALICE, start=START, end=END, unit="emea/de/berlin") == {"cases": 4}
+    assert await loop_api.case_stats(principal=ALICE, start=START, end=END, unit="emea/de/berlin") == {
+        "cases": 4,
+        "active_plans": None,
+    }
     (request,) = asked
     assert request.url.path == "/v1/cases/stats"
     assert dict(request.url.params) == {"from": START.isoformat(), "to": END.isoformat(), "unit": "emea/de/berlin"}
@@ -39,7 +42,7 @@ async def test_case_stats_asks_as_the_caller_with_a_service_token() -> None:
     assert (caller.sub, caller.org, caller.scopes, caller.units, caller.service) == (
         "alice",
         "acme",
-        frozenset({"cases:read"}),
+        frozenset({"cases:read", "plans:read"}),
         ("emea/de",),
         "metrics_api",  # signed with the service key, naming the service that acts for alice
     )

@@ -66,7 +66,8 @@ async def test_a_repeated_single_valued_parameter_is_refused(metrics_app: FastAP
 
 
 async def test_loop_cases_refuse_an_unknown_filter(loop_app: FastAPI, auth: TokenFactory) -> None:
+    # `root_cause` is a filter of cases; a misspelt one must not silently list every case.
     async with client_for(loop_app, "loop") as client:
-        response = await client.get("/v1/cases", params={"root_cause": "x"}, headers=auth())
+        response = await client.get("/v1/cases", params={"rootcause": "x"}, headers=auth())
     assert response.status_code == 422
-    assert response.json()["errors"][0]["field"] == "root_cause"
+    assert response.json()["errors"][0]["field"] == "rootcause"

@@ -7,12 +7,13 @@ from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Query
-from sqlalchemy import Select, not_
+from sqlalchemy import ColumnElement, Select, String, cast, not_, or_
 from sqlmodel import col
 
 from services.loop_api.cases.schemas import SlaState, Status
 from services.loop_api.cases.sla import overdue_clause, sla_state_clause
 from services.loop_api.models import Case
+from services.loop_api.root_causes.schemas import RootCauseCode
 from services.loop_api.rules.schemas import Priority
 from shared.auth import Principal
 from shared.db import in_subtrees
@@ -37,6 +38,7 @@ class CaseFilters:
     response_id: str | None = None
     contact_id: str | None = None
     survey_id: str | None = None
+    root_causes: tuple[str, ...] | None = None  # the asked code and its sub-codes (resolved by the route)
 
 
 def case_filters(
@@ -51,10 +53,14 @@ def case_filters(
     response_id: Id = None,
     contact_id: Id = None,
     survey_id: Id = None,
+    root_cause: Annotated[
+        RootCauseCode | None, Query(description="Cases carrying this root-cause code or any of its sub-codes")
+    ] = None,
 ) -> CaseFilters:
-    """The case filters of a query string (a FastAPI dependency)."""
+    """The case filters of a query string (a FastAPI dependency); `root_cause` is expanded by `with_sub_codes`."""
+    codes = (root_cause,) if root_cause is not None else None
     return CaseFilters(
-        status, owner, team, unassigned, unit, priority, sla_state, overdue, response_id, contact_id, survey_id
+        status, owner, team, unassigned, unit, priority, sla_state, overdue, response_id, contact_id, survey_id, codes
     )
 
 
@@ -93,4 +99,12 @@ def filtered(statement: S, *, principal: Principal, filters: CaseFilters, now: d
         statement = statement.where(sla_state_clause(filters.sla_state, now))  # type: ignore[arg-type]
     if filters.overdue is not None:
         statement = statement.where(overdue_clause(now) if filters.overdue else not_(overdue_clause(now)))
+    if filters.root_causes is not None:
+        statement = statement.where(carries_any(filters.root_causes))
     return statement
+
+
+def carries_any(codes: tuple[str, ...]) -> ColumnElement[bool]:
+    """SQL: the case's root causes include one of `codes` (its JSON text names it, quotes included)."""
+    text = cast(col(Case.root_causes), String)
+    return or_(*(text.contains(f'"{code}"', autoescape=True) for code in codes))

@@ -16,6 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases.followup import SYSTEM, record_recovery
+from services.loop_api.cases.news import announce
 from services.loop_api.cases.schemas import CaseSnapshot
 from services.loop_api.cases.service import record, touch
 from services.loop_api.cases.sla import due_times
@@ -26,7 +27,7 @@ from services.loop_api.rules.schemas import Route, RulePublic
 from services.loop_api.rules.service import rules_in_force
 from services.loop_api.teams.service import next_member
 from shared.db import insert_ignoring_conflicts
-from shared.events import ContactErasedData, ResponseData
+from shared.events import CASE_OPENED_EVENT, ContactErasedData, ResponseData
 from shared.ids import new_id
 from shared.org_settings import load_org_settings
 
@@ -105,6 +106,7 @@ async def open_case(
     opened = {"rule_id": match.rule.id, "rule_name": match.rule.name, "priority": case.priority}
     assigned = {"owner": case.owner, "team": case.team_id, "unit": case.unit}
     record(session, case, kind="opened", actor=SYSTEM, at=now, data={**opened, **assigned})
+    announce(session, case, CASE_OPENED_EVENT)
     return case
 
 

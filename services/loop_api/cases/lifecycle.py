@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases.followup import request_followup
+from services.loop_api.cases.news import announce
 from services.loop_api.cases.schemas import ActivityCreate, CaseUpdate
 from services.loop_api.cases.service import check_if_match, claim, get_case, record, touch
 from services.loop_api.cases.sla import resume_resolution_clock
@@ -18,6 +19,7 @@ from services.loop_api.org_settings import LoopOrgSettings
 from services.loop_api.teams.service import missing_teams, next_member
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Unprocessable, invalid
+from shared.events import CASE_ASSIGNED_EVENT, CASE_CLOSED_EVENT, CASE_STATUS_CHANGED_EVENT
 from shared.org_settings import load_org_settings
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -95,7 +97,10 @@ async def _apply_fields(
     if changes.get("team") is not None and changes["team"] != case.team_id and "owner" not in changes:
         changes["owner"] = await next_member(session, changes["team"])  # handing to a team: its next member
     names = [n for n in ("priority", "team", "owner", "root_causes", "resolution", "outcome") if n in changes]
-    return [_set(session, case, name, changes[name], actor, now) for name in names].count(True) > 0
+    changed = {name for name in names if _set(session, case, name, changes[name], actor, now)}
+    if changed & {"owner", "team"}:
+        announce(session, case, CASE_ASSIGNED_EVENT)
+    return bool(changed)
 
 
 async def _apply_status(session: AsyncSession, case: Case, target: str, actor: str, now: dt.datetime) -> bool:
@@ -120,7 +125,9 @@ async def _apply_status(session: AsyncSession, case: Case, target: str, actor: s
         case.resolved_at = case.closed_at = None
     kind = "reopened" if reopened else "status_changed"
     record(session, case, kind=kind, actor=actor, at=now, data=data)
+    announce(session, case, CASE_STATUS_CHANGED_EVENT, previous_status=before)
     if target == "closed":
+        announce(session, case, CASE_CLOSED_EVENT, previous_status=before)
         request_followup(session, case, actor=actor, now=now)
     return True
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Response
@@ -20,6 +21,8 @@ from services.loop_api.cases.schemas import (
     TimelineEntry,
 )
 from services.loop_api.clock import Now
+from services.loop_api.plans.service import active_plans
+from services.loop_api.root_causes.service import with_sub_codes
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
@@ -44,7 +47,13 @@ async def list_cases(
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[CasePublic]:
-    """The caller's cases (org and units) in creation order, filtered; SLA filters are as of now."""
+    """The caller's cases (org and units) in creation order, filtered; SLA filters are as of now.
+
+    `root_cause` matches the code and every code below it in the taxonomy (`delivery` finds `delivery.late`).
+    """
+    if filters.root_causes is not None:
+        codes = await with_sub_codes(session, org=principal.org, codes=filters.root_causes)
+        filters = replace(filters, root_causes=codes)
     items, next_cursor = await cases.list_cases(
         session=session, principal=principal, filters=filters, now=now, limit=limit, cursor=cursor
     )
@@ -61,14 +70,22 @@ async def case_stats(
     by: Annotated[GroupBy | None, Query(description="Also per owner, team or unit")] = None,
     unit: Annotated[UnitPath | None, Query(description="Only cases of this unit and its subtree")] = None,
 ) -> CaseStats:
-    """Time to first contact (median, p90), shares within SLA, saved rate and outcomes of cases opened in range."""
+    """Time to first contact (median, p90), shares within SLA, saved rate and outcomes of cases opened in range.
+
+    With `plans:read`, also the active action plans touching `unit` (or all the caller sees).
+    """
     end = end or now
     start = start or end - dt.timedelta(days=DEFAULT_STATS_DAYS)
     if start >= end:
         raise invalid("to", "must be after `from`", "empty_range")
     if end - start > dt.timedelta(days=MAX_STATS_DAYS):
         raise invalid("from", f"the range is at most {MAX_STATS_DAYS} days", "range_too_long")
-    return await stats.case_stats(session=session, principal=principal, start=start, end=end, by=by, now=now, unit=unit)
+    figures = await stats.case_stats(
+        session=session, principal=principal, start=start, end=end, by=by, now=now, unit=unit
+    )
+    if principal.has_scopes("plans:read"):  # scorecards show the unit's active plans beside its case figures
+        figures.active_plans = await active_plans(session=session, principal=principal, unit=unit, now=now)
+    return figures
 
 
 @router.get("/{case_id}", response_model=CaseDetail, responses={200: {"headers": ETAG}, **problem_responses(404)})

@@ -7,6 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
+from services.loop_api.plans.schemas import PlanSummary
 from services.loop_api.root_causes.schemas import RootCauseCode
 from services.loop_api.rules.schemas import Priority, UserId
 from shared.events import QuestionInfo
@@ -208,3 +209,6 @@ class CaseStats(BaseModel):
     by: GroupBy | None
     overall: StatsFigures
     groups: list[StatsGroup]
+    active_plans: list[PlanSummary] | None = Field(
+        default=None, description="The active action plans touching `unit` (or all), for callers with plans:read"
+    )

@@ -21,6 +21,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.loop_api.cases.service import record, touch
 from services.loop_api.cases.sla import resolution_now
 from services.loop_api.models import Case, OutboxEvent
+from services.loop_api.plans.overdue import sweep_overdue_tasks
 from services.loop_api.rules.schemas import PRIORITIES, priority_rank
 from services.loop_api.teams.schemas import Escalations
 from services.loop_api.teams.service import escalation_owner, load_escalations
@@ -107,12 +108,12 @@ async def _sweep_batch(db: Database, kind: str, now: dt.datetime) -> int:
 
 
 async def sweep(db: Database, now: dt.datetime) -> int:
-    """Escalate every breach not escalated yet, as of `now`; how many escalations (one per case and clock)."""
+    """Escalate every breach and announce every overdue plan task not handled yet, as of `now`; how many."""
     total = 0
     for kind in BREACHES:
         while count := await _sweep_batch(db, kind, now):
             total += count
-    return total
+    return total + await sweep_overdue_tasks(db, now)  # and the action plans' overdue tasks, each once
 
 
 async def sweep_loop(app: FastAPI, stop: asyncio.Event) -> None:
@@ -122,7 +123,7 @@ async def sweep_loop(app: FastAPI, stop: asyncio.Event) -> None:
         try:
             escalated = await sweep(app.state.db, app.state.clock.now())
             if escalated:
-                logger.info("escalated %d SLA breaches", escalated)
+                logger.info("escalated %d SLA breaches and overdue plan tasks", escalated)
         except Exception:
             logger.exception("SLA sweep failed; retrying")
         await pause(stop, seconds=interval)

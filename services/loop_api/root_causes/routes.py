@@ -2,17 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from pydantic import AwareDatetime
 
+from services.loop_api.clock import Now
 from services.loop_api.root_causes import service as root_causes
-from services.loop_api.root_causes.schemas import RootCauseCode, RootCauseCreate, RootCausePublic, RootCauseUpdate
+from services.loop_api.root_causes import stats
+from services.loop_api.root_causes.schemas import (
+    RootCauseCode,
+    RootCauseCreate,
+    RootCausePublic,
+    RootCauseStats,
+    RootCauseUpdate,
+    StatsBy,
+)
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
-from shared.errors import problem_responses
+from shared.errors import invalid, problem_responses
 from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
+from shared.schemas.common import UnitPath
 
 router = APIRouter(
     route_class=IdempotentRoute,
@@ -23,6 +35,8 @@ router = APIRouter(
 # The cases scopes cover the rules and root causes that cases use.
 Reader = Annotated[Principal, Depends(require_scopes("cases:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("cases:write"))]
+DEFAULT_STATS_DAYS = 30
+MAX_STATS_DAYS = 366
 
 
 @router.post("", status_code=201, response_model=RootCausePublic, responses=problem_responses(409))
@@ -55,6 +69,32 @@ async def list_root_causes(
         cursor=cursor,
     )
     return Page(items=[RootCausePublic.model_validate(r) for r in items], next_cursor=next_cursor)
+
+
+@router.get("/stats", response_model=RootCauseStats)
+async def root_cause_stats(
+    principal: Reader,
+    session: SessionDep,
+    now: Now,
+    start: Annotated[
+        AwareDatetime | None, Query(alias="from", description="Closed at or after; default 30 days before `to`")
+    ] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to", description="Closed before; default now")] = None,
+    by: Annotated[StatsBy | None, Query(description="Also per unit, touchpoint or month (UTC) of closing")] = None,
+    unit: Annotated[UnitPath | None, Query(description="Only cases of this unit and its subtree")] = None,
+) -> RootCauseStats:
+    """Which root causes close the caller's cases, where and when, and which are rising.
+
+    Each code: cases closed in range carrying it, its share of the closed cases, per group, and against the
+    previous period of equal length (change in points, two-proportion p-value, `rising` at p < 0.05).
+    """
+    end = end or now
+    start = start or end - dt.timedelta(days=DEFAULT_STATS_DAYS)
+    if start >= end:
+        raise invalid("to", "must be after `from`", "empty_range")
+    if end - start > dt.timedelta(days=MAX_STATS_DAYS):
+        raise invalid("from", f"the range is at most {MAX_STATS_DAYS} days", "range_too_long")
+    return await stats.root_cause_stats(session=session, principal=principal, start=start, end=end, by=by, unit=unit)
 
 
 @router.get("/{root_cause_id}", response_model=RootCausePublic, responses=problem_responses(404))

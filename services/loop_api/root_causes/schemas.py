@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
@@ -71,3 +71,48 @@ class RootCausePublic(BaseModel):
     active: bool
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+StatsBy = Literal["unit", "touchpoint", "month"]
+
+
+class RootCauseGroup(BaseModel):
+    """One group's count of a code: cases closed with it and their share of the group's closed cases."""
+
+    key: str | None = Field(description="The unit path, touchpoint id or month (`2026-03`); null: none recorded")
+    cases: int
+    closed_cases: int
+    share_pct: float | None
+
+
+class PreviousPeriod(BaseModel):
+    """The same code in the period of equal length just before."""
+
+    cases: int
+    share_pct: float | None
+
+
+class RootCauseStat(BaseModel):
+    """How often one code was recorded on the cases closed in range, where and whether it is rising."""
+
+    code: str
+    cases: int
+    share_pct: float | None = Field(description="100 · cases / closed cases in range (a case may carry several)")
+    previous: PreviousPeriod
+    change_pct: float | None = Field(description="share_pct minus the previous period's, in points")
+    p_value: float | None = Field(description="Two-proportion z-test of the two shares (two-sided)")
+    rising: bool = Field(description="The share grew and p < 0.05")
+    groups: list[RootCauseGroup]
+
+
+class RootCauseStats(BaseModel):
+    """Root causes across the caller's closed cases: per code, most frequent first."""
+
+    start: dt.datetime
+    end: dt.datetime
+    previous_start: dt.datetime
+    by: StatsBy | None
+    closed_cases: int
+    previous_closed_cases: int
+    rising: list[str] = Field(description="The codes whose share rose significantly against the previous period")
+    items: list[RootCauseStat]

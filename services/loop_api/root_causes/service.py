@@ -153,3 +153,15 @@ async def list_root_causes(
         statement = statement.where(col(RootCause.code).icontains(q, autoescape=True))
     rows = (await session.exec(keyset(statement, col(RootCause.id), limit=limit, cursor=cursor))).all()
     return page_of(rows, limit=limit, key_of=lambda root_cause: root_cause.id)
+
+
+async def with_sub_codes(session: AsyncSession, *, org: str, codes: tuple[str, ...]) -> tuple[str, ...]:
+    """`codes` and every code below them in the org's taxonomy (retired ones included: history keeps them)."""
+    found, level = list(dict.fromkeys(codes)), list(codes)
+    for _ in range(MAX_DEPTH):
+        if not level:
+            break
+        statement = select(RootCause.code).where(RootCause.org == org, col(RootCause.parent_code).in_(level))
+        level = [code for code in (await session.exec(statement)).all() if code not in found]
+        found += level
+    return tuple(found)

@@ -47,6 +47,17 @@ class ReasonCount(BaseModel):
     count: int
 
 
+class ScorecardPlan(BaseModel):
+    """An active action plan touching the unit, from loop_api."""
+
+    id: str
+    title: str
+    status: str
+    owner: str
+    starts_on: dt.date
+    overdue_tasks: int = Field(description="Its tasks past their due day and not done")
+
+
 class ScorecardCases(BaseModel):
     """The closed loop over the same units and period, from loop_api: cases opened, SLA kept, customers saved."""
 
@@ -57,6 +68,9 @@ class ScorecardCases(BaseModel):
     resolved_within_sla_rate: float | None = Field(description="Share 0..1 of decided resolutions in time")
     saved: int = Field(description="Detractors who answered again as passives or promoters after their case")
     saved_rate: float | None = Field(description="saved / follow-up answers")
+    active_plans: list[ScorecardPlan] | None = Field(
+        default=None, description="The active action plans touching the unit (null: loop_api did not say)"
+    )
 
 
 class Scorecard(BaseModel):

@@ -1,0 +1,1 @@
+"""Action plans: the outer loop — root causes turned into owned work, and its measured impact on a metric."""
