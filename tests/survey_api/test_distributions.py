@@ -218,6 +218,28 @@ class TestSuppression:
         )
         assert [i["reason"] for i in created["invitations"]] == [None, "unknown_contact"]
 
+    async def test_a_unit_restricted_token_sees_only_distributions_reaching_its_units(
+        self, survey_client: Client, auth: TokenFactory, headers: dict[str, str], survey: dict[str, Any]
+    ) -> None:
+        for path in ("emea", "emea/de", "amer"):
+            await ok(await survey_client.post("/v1/units", json={"path": path, "name": path}, headers=headers))
+        inside = await make_contact(survey_client, headers, email="in@example.com", unit="emea/de")
+        outside = await make_contact(survey_client, headers, email="out@example.com", unit="amer")
+        theirs = await distribute(
+            survey_client, headers, survey_id=survey["id"], channel="link", contact_ids=[outside["id"]]
+        )
+        both = await distribute(
+            survey_client, headers, survey_id=survey["id"], channel="link", contact_ids=[inside["id"], outside["id"]]
+        )
+        emea = auth(units=["emea"], scopes=SCOPES)
+        listed = await ok(await survey_client.get("/v1/distributions", headers=emea), 200)
+        assert [d["id"] for d in listed["items"]] == [both["id"]]
+        assert sum(listed["items"][0]["counts"].values()) == 1  # only the emea invitation is counted
+        problem(await survey_client.get(f"/v1/distributions/{theirs['id']}", headers=emea), 404)
+        problem(await survey_client.get(f"/v1/distributions/{theirs['id']}/invitations", headers=emea), 404)
+        everyone = await ok(await survey_client.get("/v1/distributions", headers=headers), 200)
+        assert [d["id"] for d in everyone["items"]] == [theirs["id"], both["id"]]
+
 
 class TestAudience:
     async def test_unit_subtree_and_exact_attributes(

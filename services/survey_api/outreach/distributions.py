@@ -160,9 +160,19 @@ def _mine(principal: Principal) -> list[ColumnElement[bool]]:
     return conditions
 
 
+def _visible(principal: Principal) -> list[ColumnElement[bool]]:
+    """The distributions the caller may see: the org's, and (when restricted) those reaching one of their units."""
+    conditions = [col(Distribution.org) == principal.org]
+    if principal.units is not None:
+        reaching = select(Invitation.id).where(col(Invitation.distribution_id) == col(Distribution.id))
+        conditions.append(reaching.where(*_mine(principal)).exists())
+    return conditions
+
+
 async def _distribution(session: AsyncSession, principal: Principal, distribution_id: str) -> Distribution:
-    distribution = await session.get(Distribution, distribution_id)
-    if distribution is None or distribution.org != principal.org:
+    statement = select(Distribution).where(col(Distribution.id) == distribution_id, *_visible(principal))
+    distribution = (await session.exec(statement)).first()
+    if distribution is None:
         raise NotFound(f"No distribution {distribution_id!r}")
     return distribution
 
@@ -188,7 +198,7 @@ async def list_distributions(
     *, session: AsyncSession, principal: Principal, survey_id: str | None, limit: int, cursor: str | None
 ) -> tuple[list[DistributionPublic], str | None]:
     """A page of the org's distributions in creation order (optionally of one survey), with their counts."""
-    statement = select(Distribution).where(Distribution.org == principal.org)
+    statement = select(Distribution).where(*_visible(principal))
     if survey_id is not None:
         statement = statement.where(Distribution.survey_id == survey_id)
     rows = (await session.exec(keyset(statement, col(Distribution.id), limit=limit, cursor=cursor))).all()
