@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from services.metrics_api.case_figures import CaseFigures
 from services.metrics_api.ingest import handle_events
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
-from services.metrics_api.routes import benchmarks, metrics, scorecards, targets
+from services.metrics_api.routes import benchmarks, insight, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import EventConsumer, create_service_app
@@ -22,7 +22,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         title="cxloop metrics_api",
         description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
         settings=settings,
-        routers=[metrics.router, scorecards.router, targets.router, benchmarks.router],
+        routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, insight.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,

@@ -28,6 +28,7 @@ from services.metrics_api.models import (
     QuestionRollup,
     ReasonFact,
     ReasonRollup,
+    ReasonScoreRollup,
     ResponseRollup,
     ScoreFact,
 )
@@ -41,13 +42,15 @@ KIND_TABLE: Table = KindRollup.__table__  # type: ignore[attr-defined]
 QUESTION_TABLE: Table = QuestionRollup.__table__  # type: ignore[attr-defined]
 RESPONSE_TABLE: Table = ResponseRollup.__table__  # type: ignore[attr-defined]
 REASON_TABLE: Table = ReasonRollup.__table__  # type: ignore[attr-defined]
-ROLLUP_TABLES = (KIND_TABLE, QUESTION_TABLE, RESPONSE_TABLE, REASON_TABLE)
+REASON_SCORE_TABLE: Table = ReasonScoreRollup.__table__  # type: ignore[attr-defined]
+ROLLUP_TABLES = (KIND_TABLE, QUESTION_TABLE, RESPONSE_TABLE, REASON_TABLE, REASON_SCORE_TABLE)
 FACTS: Table = ScoreFact.__table__  # type: ignore[attr-defined]
 REASON_FACTS: Table = ReasonFact.__table__  # type: ignore[attr-defined]
 KIND_KEY = ("org", "unit", "grain", "day", "kind", "scale_min", "scale_max")
 QUESTION_KEY = ("org", "unit", "grain", "day", "survey_id", "question", "kind", "scale_min", "scale_max")
 RESPONSE_KEY = ("org", "unit", "grain", "day")
 REASON_KEY = ("org", "unit", "grain", "day", "code")
+REASON_SCORE_KEY = ("org", "unit", "grain", "day", "survey_id", "question", "code")
 COUNT_COLUMNS = (*HISTOGRAM_COLUMNS, "n")
 UPDATE_CHUNK = 1000
 
@@ -82,6 +85,7 @@ class RollupDeltas:
         self.question: dict[tuple[Any, ...], list[int]] = {}
         self.responses: dict[tuple[Any, ...], list[int]] = {}
         self.reasons: dict[tuple[Any, ...], list[int]] = {}
+        self.reason_scores: dict[tuple[Any, ...], list[int]] = {}
 
     def add(self, dims: FactDims, counts: Iterable[int], sign: int = 1) -> None:
         """Add (sign 1) or remove (sign -1) `counts` (per score 0..10) at every ancestor, day and month."""
@@ -109,6 +113,15 @@ class RollupDeltas:
             for grain, start in _grains(day):
                 _accumulate(self.reasons, (org, node, grain, start, code), [count])
 
+    def add_reason_score(self, cited: FactDims, code: str, score: int, count: int) -> None:
+        """Add (count > 0) or remove NPS answers with `score` of responses citing `code` (`cited.question`: the
+        reasons question), at every ancestor, day and month."""
+        vector = [count if s == score else 0 for s in SCORES] + [count]
+        for node in ancestors(cited.unit):
+            for grain, start in _grains(cited.day):
+                key = (cited.org, node, grain, start, cited.survey_id, cited.question, code)
+                _accumulate(self.reason_scores, key, vector)
+
     def rows(self) -> list[tuple[Table, tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]]:
         """Per rollup table: its key, its count columns and its non-zero delta rows in key order."""
         return [
@@ -116,6 +129,12 @@ class RollupDeltas:
             (QUESTION_TABLE, QUESTION_KEY, COUNT_COLUMNS, _rows(self.question, QUESTION_KEY, COUNT_COLUMNS)),
             (RESPONSE_TABLE, RESPONSE_KEY, ("n",), _rows(self.responses, RESPONSE_KEY, ("n",))),
             (REASON_TABLE, REASON_KEY, ("n",), _rows(self.reasons, REASON_KEY, ("n",))),
+            (
+                REASON_SCORE_TABLE,
+                REASON_SCORE_KEY,
+                COUNT_COLUMNS,
+                _rows(self.reason_scores, REASON_SCORE_KEY, COUNT_COLUMNS),
+            ),
         ]
 
     async def apply(self, session: AsyncSession) -> None:
@@ -207,7 +226,18 @@ async def _recount(session: AsyncSession, org: str) -> RollupDeltas:
     reasons = select(r.unit, r.day, r.code, func.count()).where(r.org == org).group_by(r.unit, r.day, r.code)
     for unit, day, code, count in (await session.exec(reasons)).all():
         deltas.add_reasons(org, unit, day, code, count)
+    await _recount_reason_scores(session, org, deltas)
     return deltas
+
+
+async def _recount_reason_scores(session: AsyncSession, org: str, deltas: RollupDeltas) -> None:
+    """The reason x NPS score rollup of `org`: reason facts joined to their response's NPS facts, aggregated."""
+    r = REASON_FACTS.c
+    dims: list[Any] = [r.unit, r.day, r.survey_id, r.question, r.code, FACTS.c.score]
+    joined = REASON_FACTS.join(FACTS, (FACTS.c.response_id == r.response_id) & (FACTS.c.kind == "nps"))
+    query = select(*dims, *[func.count()]).select_from(joined).where(r.org == org).group_by(*dims)
+    for unit, day, survey_id, question, code, score, count in (await session.exec(query)).all():
+        deltas.add_reason_score(FactDims(org, unit, day, survey_id, question, "reasons", 0, 0), code, score, count)
 
 
 async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict[str, int]:
@@ -225,5 +255,6 @@ async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict
         deltas = await _recount(session, name)
         await deltas.apply(session)
         written[name] = len(deltas.kind) + len(deltas.question) + len(deltas.responses) + len(deltas.reasons)
+        written[name] += len(deltas.reason_scores)
         logger.info("rebuilt the rollups of %s: %d rows", name, written[name])
     return written

@@ -22,6 +22,7 @@ from services.metrics_api.metrics import resolve_scope
 from services.metrics_api.models import HISTOGRAM_COLUMNS, OrgSettingsRow, Target
 from services.metrics_api.period import Period, bucket_of, today
 from services.metrics_api.queries import Filters, Scope
+from services.metrics_api.reason_impact import points_lost_by_code
 from services.metrics_api.references import active_targets
 from services.metrics_api.rollups import KIND_TABLE, REASON_TABLE, RESPONSE_TABLE
 from services.metrics_api.schemas import MetricsOrgSettings, Scorecard
@@ -144,6 +145,13 @@ async def scorecard(
         body[kind] = _metric(rows, kind, (current, previous), settings.min_sample, targets.get(kind))
     body["trend"] = _trend(rows, last, settings.min_sample)
     body["top_reasons"] = await _top_reasons(session, scope, current)
+    nps = _sample(rows, "nps", None, current.first, current.last).counts
+    codes = [reason["code"] for reason in body["top_reasons"]]
+    lost = await points_lost_by_code(
+        session, scope=scope, period=current, codes=codes, total=nps, min_sample=settings.min_sample
+    )
+    for reason in body["top_reasons"]:
+        reason["points_lost"] = lost[reason["code"]]
     if asked is not None:
         body["cases"] = await asked
         body["degraded"] = ["cases"] if body["cases"] is None else []

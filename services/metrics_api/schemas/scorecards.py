@@ -44,6 +44,11 @@ class ReasonCount(BaseModel):
 
     code: str
     count: int
+    points_lost: float | None = Field(
+        default=None,
+        description="NPS points the code costs: (cited/n)·(NPS of the others - NPS of those citing it), over the "
+        "NPS answers in scope of every survey; null below the minimum sample",
+    )
 
 
 class ScorecardCases(BaseModel):
