@@ -90,7 +90,7 @@ class TestDrivers:
         weights, r2 = johnson(rows)
         assert body["r2"] == pytest.approx(r2) and body["r2"] == pytest.approx(ols_r2(rows))
         found = {d["question"]: d for d in body["drivers"]}
-        assert [d["question"] for d in body["drivers"]][0] == "staff"  # the planted driver comes first
+        assert body["drivers"][0]["question"] == "staff"  # the planted driver comes first
         assert sum(d["weight_pct"] for d in body["drivers"]) == pytest.approx(100.0)
         top2 = {}
         for j, key in enumerate(ATTRIBUTES):
