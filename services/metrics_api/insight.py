@@ -39,6 +39,8 @@ def _refuse_options(request: MetricRequest) -> None:
         "interval": request.interval,
         "compare": request.compare,
         "include": request.include or None,
+        "target": request.goal.target,
+        "target_on": request.goal.on,
     }
     for name, value in asked.items():
         if value is not None:

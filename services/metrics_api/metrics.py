@@ -22,6 +22,7 @@ from services.metrics_api.references import (
 )
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.sql import child_key, top_roots
+from services.metrics_api.to_target import Goal, add_to_target
 from shared.auth import Principal
 from shared.errors import FieldError, Forbidden, Unprocessable, invalid
 from shared.org_settings import load_org_settings
@@ -41,6 +42,7 @@ class MetricRequest:
     interval: str | None = None
     compare: str | None = None
     include: frozenset[str] = frozenset()
+    goal: Goal = field(default_factory=Goal)
 
 
 @dataclass(frozen=True)
@@ -254,4 +256,13 @@ async def metric_answer(
     elif buckets is not None:
         answer["groups"] = buckets
     await _references(session, principal, ctx, answer, period, request.include)
+    await add_to_target(
+        session=session,
+        metric=metric,
+        answer=answer,
+        scope=scope,
+        filters=ctx.filters,
+        period=period,
+        goal=request.goal,
+    )
     return answer

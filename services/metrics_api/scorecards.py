@@ -28,6 +28,7 @@ from services.metrics_api.rollups import KIND_TABLE, REASON_TABLE, RESPONSE_TABL
 from services.metrics_api.schemas import MetricsOrgSettings, Scorecard
 from services.metrics_api.schemas.scorecards import ScorecardCases
 from services.metrics_api.sql import one_of
+from services.metrics_api.to_target import TARGET_METRICS, to_target
 from shared.auth import Principal
 from shared.org_settings import load_org_settings
 
@@ -81,6 +82,8 @@ def _metric(
         entry |= {"scale_min": now["scale_min"], "scale_max": now["scale_max"]}
     if target is not None:
         entry["target"] = {"value": target.value, "met": None if now["value"] is None else now["value"] >= target.value}
+        if kind in TARGET_METRICS:
+            entry["target"]["to_target"] = to_target(kind, now, target=target.value, on="value", source="saved")
     return entry
 
 
@@ -103,8 +106,11 @@ async def _responses(session: AsyncSession, scope: Scope, period: Period) -> int
     return int((await session.exec(query)).one() or 0)
 
 
-async def _top_reasons(session: AsyncSession, scope: Scope, period: Period) -> list[dict[str, Any]]:
-    """The reason codes most cited in the period (ties: alphabetical), from the reason rollup's day rows."""
+async def _top_reasons(
+    session: AsyncSession, scope: Scope, period: Period, nps: list[int], min_sample: int
+) -> list[dict[str, Any]]:
+    """The reason codes most cited in the period (ties: alphabetical), from the reason rollup's day rows, with
+    the NPS points each costs (`nps`: the period's NPS histogram)."""
     t = REASON_TABLE.c
     count = func.sum(t.n).label("count")
     query = (
@@ -116,7 +122,10 @@ async def _top_reasons(session: AsyncSession, scope: Scope, period: Period) -> l
         .order_by(count.desc(), t.code)
         .limit(TOP_REASONS)
     )
-    return [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
+    top = [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
+    codes = [reason["code"] for reason in top]
+    lost = await points_lost_by_code(session, scope=scope, period=period, codes=codes, total=nps, min_sample=min_sample)
+    return [reason | {"points_lost": lost[reason["code"]]} for reason in top]
 
 
 async def scorecard(
@@ -144,14 +153,8 @@ async def scorecard(
     for kind in KINDS:
         body[kind] = _metric(rows, kind, (current, previous), settings.min_sample, targets.get(kind))
     body["trend"] = _trend(rows, last, settings.min_sample)
-    body["top_reasons"] = await _top_reasons(session, scope, current)
     nps = _sample(rows, "nps", None, current.first, current.last).counts
-    codes = [reason["code"] for reason in body["top_reasons"]]
-    lost = await points_lost_by_code(
-        session, scope=scope, period=current, codes=codes, total=nps, min_sample=settings.min_sample
-    )
-    for reason in body["top_reasons"]:
-        reason["points_lost"] = lost[reason["code"]]
+    body["top_reasons"] = await _top_reasons(session, scope, current, nps, settings.min_sample)
     if asked is not None:
         body["cases"] = await asked
         body["degraded"] = ["cases"] if body["cases"] is None else []

@@ -12,6 +12,7 @@ from services.metrics_api.metrics import MetricRequest
 from services.metrics_api.period import BOUND_DESCRIPTION
 from services.metrics_api.queries import Filters
 from services.metrics_api.schemas import CesAnswer, CsatAnswer, NpsAnswer, OpaqueId, QuestionKey, RateAnswer
+from services.metrics_api.to_target import Goal
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
@@ -25,6 +26,9 @@ ATTR_PARAM = re.compile(rf"^attr\.({ATTR_KEY})$")
 MAX_ATTR_VALUE = 500
 GROUP_PATTERN = rf"^(unit|touchpoint|channel|survey|attr\.{ATTR_KEY})$"
 COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,:]{{1,{MAX_ATTR_VALUE}}})$"
+TARGET_DOC = (
+    "nps, csat: `to_target` says how many answers must move to reach this value (default: the scope's saved target)"
+)
 FILTERS_DOC = (
     " Filter by attribute with `attr.<key>=<value>` (one parameter per key; repeat a key for any of its values)."
     " Answers come from rollups unless a channel, touchpoint or attribute is involved or the period is bounded"
@@ -72,6 +76,8 @@ def metric_request(
     include: Annotated[
         str | None, Query(pattern=r"^(target|benchmark)(,(target|benchmark))?$", description="target, benchmark")
     ] = None,
+    target: Annotated[float | None, Query(description=TARGET_DOC, ge=-100, le=100)] = None,
+    target_on: Annotated[Literal["value", "top_box"] | None, Query(description="csat: value or top_box")] = None,
 ) -> MetricRequest:
     """The query string of a metrics request."""
     filters = Filters(survey_id, question, touchpoint_id, channel, _attributes(request))
@@ -84,6 +90,7 @@ def metric_request(
         interval=interval,
         compare=compare,
         include=frozenset(include.split(",")) if include else frozenset(),
+        goal=Goal(target, target_on),
     )
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from services.metrics_api.schemas.metrics import PeriodOut
 
@@ -82,7 +82,7 @@ class ReasonImpact(BaseModel):
     nps_without: float | None = Field(description="NPS of all others in scope; null below the minimum sample")
     points_lost: float | None = Field(description="(count/n)·(nps_without - nps_with)")
     points_lost_ci: NpsInterval | None = Field(
-        description="95 % interval of points_lost (normal, share fixed, SE of both NPS as in DESIGN §4)"
+        description="95 % interval of points_lost (normal, share fixed, SE of each NPS: 100·sqrt((p + d - (p - d)²)/n))"
     )
 
 
@@ -98,23 +98,3 @@ class ReasonsAnswer(BaseModel):
     nps: float | None
     source: Literal["rollups", "facts"] = Field(description="What answered: rollups, or a scan of the facts")
     items: list[ReasonImpact] = Field(description="Most points lost first (nulls last)")
-
-
-class Move(BaseModel):
-    """One way to reach the target: how many answers moved from one group to another, each move alone."""
-
-    model_config = ConfigDict(populate_by_name=True)
-
-    from_: str = Field(alias="from", description="detractor, passive, below, or a score")
-    to: str
-    count: int | None = Field(description="Answers to move; 0 when met; null when more than exist")
-
-
-class ToTarget(BaseModel):
-    """What it takes to reach a target (DESIGN §4)."""
-
-    target: float
-    target_on: Literal["value", "top_box"]
-    source: Literal["request", "saved"] = Field(description="The `target` parameter, or the scope's saved target")
-    met: bool | None = Field(description="null while the value is null (below the minimum sample)")
-    moves: list[Move]

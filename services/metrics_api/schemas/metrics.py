@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.metrics_api.schemas.common import Metric
+from services.metrics_api.schemas.to_target import ToTarget
 
 
 class Interval(BaseModel):
@@ -149,6 +150,7 @@ class NpsAnswer(NpsFigures, AnswerHead):
     segments: list[NpsGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
 
 
 class CsatAnswer(CsatFigures, AnswerHead):
@@ -158,6 +160,7 @@ class CsatAnswer(CsatFigures, AnswerHead):
     segments: list[CsatGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
 
 
 class CesAnswer(CesFigures, AnswerHead):

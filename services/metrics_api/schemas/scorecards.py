@@ -7,6 +7,7 @@ import datetime as dt
 from pydantic import BaseModel, Field
 
 from services.metrics_api.schemas.metrics import Interval, PeriodOut, PreviousValue
+from services.metrics_api.schemas.to_target import ToTarget
 
 
 class ScorecardTarget(BaseModel):
@@ -14,6 +15,7 @@ class ScorecardTarget(BaseModel):
 
     value: float
     met: bool | None
+    to_target: ToTarget | None = Field(default=None, description="nps, csat: how many answers must move to reach it")
 
 
 class ScorecardMetric(BaseModel):
