@@ -41,6 +41,7 @@ def _refuse_options(request: MetricRequest) -> None:
         "include": request.include or None,
         "target": request.goal.target,
         "target_on": request.goal.on,
+        "depth": request.depth,
     }
     for name, value in asked.items():
         if value is not None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api.figures import Sample, comparison, figures_of
+from services.metrics_api.league import check_depth, league_table
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
 from services.metrics_api.queries import Filters, Row, Scope, Split, invitation_rows, score_rows
@@ -43,6 +44,7 @@ class MetricRequest:
     compare: str | None = None
     include: frozenset[str] = frozenset()
     goal: Goal = field(default_factory=Goal)
+    depth: int | None = None
 
 
 @dataclass(frozen=True)
@@ -239,6 +241,8 @@ async def metric_answer(
     period = resolve_period(request.raw_from, request.raw_to, ZoneInfo(settings.timezone))
     _check_options(metric, request, period)
     scope = resolve_scope(principal, request.unit)
+    if request.depth is not None:
+        check_depth(request.depth, scope.roots, request)
     ctx = Context(metric, scope, request.filters, settings.min_sample, _fetcher(session, metric, scope))
     head = {"metric": metric, "period": period.describe(), "unit": request.unit, "min_sample": settings.min_sample}
     if request.interval:
@@ -251,7 +255,9 @@ async def metric_answer(
     elif request.compare:
         answer["segments"], tested = await _segments(ctx, period, request.compare)
         answer |= tested
-    if request.group_by:
+    if request.depth is not None:
+        answer["groups"] = await league_table(session, ctx, period, request.depth, total)
+    elif request.group_by:
         answer["groups"] = await _groups(ctx, period, request.group_by, request.compare == "previous")
     elif buckets is not None:
         answer["groups"] = buckets

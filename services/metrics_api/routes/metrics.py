@@ -29,6 +29,10 @@ COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,
 TARGET_DOC = (
     "nps, csat: `to_target` says how many answers must move to reach this value (default: the scope's saved target)"
 )
+DEPTH_DOC = (
+    "With group_by=unit: rank every unit at this depth of the tree (3: emea/de/berlin-01), with rank, percentile"
+    " and a test against the rest of the scope"
+)
 FILTERS_DOC = (
     " Filter by attribute with `attr.<key>=<value>` (one parameter per key; repeat a key for any of its values)."
     " Answers come from rollups unless a channel, touchpoint or attribute is involved or the period is bounded"
@@ -78,6 +82,7 @@ def metric_request(
     ] = None,
     target: Annotated[float | None, Query(description=TARGET_DOC, ge=-100, le=100)] = None,
     target_on: Annotated[Literal["value", "top_box"] | None, Query(description="csat: value or top_box")] = None,
+    depth: Annotated[int | None, Query(ge=1, le=20, description=DEPTH_DOC)] = None,
 ) -> MetricRequest:
     """The query string of a metrics request."""
     filters = Filters(survey_id, question, touchpoint_id, channel, _attributes(request))
@@ -91,6 +96,7 @@ def metric_request(
         compare=compare,
         include=frozenset(include.split(",")) if include else frozenset(),
         goal=Goal(target, target_on),
+        depth=depth,
     )
 
 

@@ -116,6 +116,11 @@ class GroupKey(BaseModel):
     """The group a row of `groups` or `segments` stands for (a unit, channel, … or the first day of a bucket)."""
 
     key: str | None
+    rank: int | None = Field(default=None, description="With depth: 1 = the best value (ties share a rank)")
+    percentile: float | None = Field(default=None, description="With depth: % of the other ranked units below it")
+    significantly_above: bool | None = Field(default=None, description="With depth: above the rest, p < 0.05")
+    significantly_below: bool | None = Field(default=None, description="With depth: below the rest, p < 0.05")
+    vs_rest_p_value: float | None = Field(default=None, description="With depth: p of the unit against the rest")
 
 
 class NpsGroup(NpsFigures, GroupKey):
