@@ -22,6 +22,7 @@ from services.metrics_api.references import (
     target_status,
 )
 from services.metrics_api.schemas import MetricsOrgSettings
+from services.metrics_api.segment_trends import segment_trends
 from services.metrics_api.sql import child_key, top_roots
 from services.metrics_api.to_target import Goal, add_to_target
 from shared.auth import Principal
@@ -71,8 +72,8 @@ def resolve_scope(principal: Principal, unit: str | None) -> Scope:
 
 def _check_options(metric: str, request: MetricRequest, period: Period) -> None:
     """422 for combinations this endpoint does not answer."""
-    if request.group_by and request.interval:
-        raise invalid("interval", "use group_by or interval, not both", "group_and_interval")
+    if request.group_by and request.interval and request.compare:
+        raise invalid("compare", "a trend per group cannot be compared", "compare_grouped")
     segments = (request.compare or "").startswith("attr.")
     if segments and (request.group_by or request.interval):
         raise invalid("compare", "comparing segments cannot be combined with group_by or interval", "compare_grouped")
@@ -257,6 +258,11 @@ async def metric_answer(
         answer |= tested
     if request.depth is not None:
         answer["groups"] = await league_table(session, ctx, period, request.depth, total)
+    elif request.group_by and request.interval:
+        starts = _bucket_starts(period, request.interval)
+        answer["groups"], answer["groups_total"] = await segment_trends(
+            ctx, period, request.group_by, request.interval, starts
+        )
     elif request.group_by:
         answer["groups"] = await _groups(ctx, period, request.group_by, request.compare == "previous")
     elif buckets is not None:

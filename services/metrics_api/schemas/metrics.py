@@ -126,17 +126,25 @@ class GroupKey(BaseModel):
 class NpsGroup(NpsFigures, GroupKey):
     """One group of an NPS answer."""
 
+    trend: list[NpsGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
 
 class CsatGroup(CsatFigures, GroupKey):
     """One group of a CSAT answer."""
+
+    trend: list[CsatGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
 
 
 class CesGroup(CesFigures, GroupKey):
     """One group of a CES answer."""
 
+    trend: list[CesGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
 
 class RateGroup(RateFigures, GroupKey):
     """One group of a response-rate answer."""
+
+    trend: list[RateGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
 
 
 class AnswerHead(BaseModel):
@@ -146,6 +154,9 @@ class AnswerHead(BaseModel):
     period: PeriodOut
     unit: str | None = Field(description="The unit subtree asked for; null for the org (or the token's units)")
     min_sample: int
+    groups_total: int | None = Field(
+        default=None, description="With group_by and interval: the groups there were (at most 20 are shown)"
+    )
 
 
 class NpsAnswer(NpsFigures, AnswerHead):
