@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.metrics_api.case_figures import CaseFigures
 from services.metrics_api.ingest import handle_events
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
+from services.metrics_api.reason_labels import ReasonLabels
 from services.metrics_api.routes import benchmarks, insight, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
@@ -31,6 +32,7 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
         consumer=EventConsumer(inbox=InboxEvent, accepts=ACCEPTS, handler=handle_events),
     )
     app.state.case_figures = CaseFigures(settings, lambda: app.state.dispatcher.clients.get("loop"))
+    app.state.reason_labels = ReasonLabels(settings, lambda: app.state.dispatcher.clients.get("survey"))
     return app
 
 

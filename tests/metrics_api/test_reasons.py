@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -12,9 +13,10 @@ import pytest
 from fastapi import FastAPI
 
 from services.metrics_api.rollups import rebuild_rollups
-from tests.conftest import TokenFactory
+from tests.conftest import TokenFactory, client_for
 from tests.metrics_api.conftest import Ingest
 from tests.metrics_api.events import question, response_event
+from tests.survey_api.helpers import ALL, published_survey
 
 Client = httpx.AsyncClient
 QUESTIONS = [question("nps", "nps", 0, 10), question("why", "reasons")]
@@ -142,3 +144,48 @@ class TestReasons:
         top = {r["code"]: r for r in response.json()["top_reasons"]}
         assert top["wait"]["points_lost"] == pytest.approx(0.3 * (300 / 7 + 100))
         assert top["price"]["points_lost"] == pytest.approx(0.0)
+
+
+class TestLabels:
+    """Labels come from survey_api in the caller's language; without survey_api, codes only (and it says so)."""
+
+    @pytest.fixture
+    async def survey_wired(self, metrics_app: FastAPI, survey_app: FastAPI) -> AsyncIterator[None]:
+        clients = metrics_app.state.dispatcher.clients
+        async with client_for(survey_app, "survey") as survey:
+            metrics_app.state.dispatcher.clients = {**clients, "survey": survey}
+            yield
+        metrics_app.state.dispatcher.clients = clients
+
+    async def test_labels_in_the_callers_language(
+        self, metrics_client: Client, survey_client: Client, ingest: Ingest, auth: TokenFactory, survey_wired: None
+    ) -> None:
+        survey = await published_survey(survey_client, auth(**ALL))
+        questions = [question("nps", "nps", 0, 10), question("reasons", "reasons")]
+        answers = [{"nps": 2, "reasons": ["delivery"]}] * 5 + [{"nps": 9, "reasons": ["price"]}] * 5
+        await ingest([response_event(a, questions=questions, survey_id=survey["id"]) for a in answers])
+        params = {"survey_id": survey["id"], "question": "reasons"}
+        for header, language, label in (
+            ("de-CH, en;q=0.5", "de", "Lieferung"),
+            ("fr", "en", "Delivery"),
+            (None, "en", "Delivery"),
+        ):
+            headers = auth(scopes="metrics:read") | ({"Accept-Language": header} if header else {})
+            body = (await metrics_client.get("/v1/reasons", params=params, headers=headers)).json()
+            assert (body["language"], body["degraded"]) == (language, [])
+            assert {i["code"]: i["label"] for i in body["items"]}["delivery"] == label
+
+    async def test_survey_api_down_codes_only(
+        self, metrics_app: FastAPI, metrics_client: Client, ingest: Ingest, auth: TokenFactory
+    ) -> None:
+        def refuse(request: httpx.Request) -> httpx.Response:
+            raise httpx.ConnectError("connection refused", request=request)
+
+        await ingest(cited(ANSWERS))
+        clients = metrics_app.state.dispatcher.clients
+        async with httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://survey") as down:
+            metrics_app.state.dispatcher.clients = {**clients, "survey": down}
+            body = await reasons(metrics_client, auth(scopes="metrics:read"))
+        metrics_app.state.dispatcher.clients = clients
+        assert (body["degraded"], body["language"]) == (["labels"], None)
+        assert {item["code"]: item["label"] for item in body["items"]} == {"price": None, "wait": None, "staff": None}

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Header, Query, Request
 
 from services.metrics_api import drivers, reason_impact
+from services.metrics_api.reason_labels import add_labels
 from services.metrics_api.routes.metrics import Asked
 from services.metrics_api.schemas import QuestionKey
 from services.metrics_api.schemas.insight import DriversAnswer, ReasonsAnswer
@@ -50,8 +51,17 @@ async def get_drivers(
     description="Reason impact (NPS+): for each reason code of a `reasons` question, count, share, NPS with and"
     " without it and the NPS points it costs (points_lost), most costly first. `question` names the reasons"
     " question. Served from rollups unless a channel, touchpoint or attribute filter or a datetime bound needs"
-    " the facts." + FILTERS_DOC,
+    " the facts. Labels come from survey_api in the first `Accept-Language` the survey has (else its default"
+    ' language); when survey_api does not answer, codes only and `degraded: ["labels"]`.' + FILTERS_DOC,
 )
-async def get_reasons(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
+async def get_reasons(
+    request: Request,
+    principal: Reader,
+    session: SessionDep,
+    asked: Asked,
+    accept_language: Annotated[str | None, Header(max_length=500)] = None,
+) -> dict[str, Any]:
     """Reason impact (NPS+): the NPS points each cited reason costs."""
-    return await reason_impact.reasons_answer(session=session, principal=principal, request=asked)
+    answer = await reason_impact.reasons_answer(session=session, principal=principal, request=asked)
+    labels = request.app.state.reason_labels
+    return await add_labels(answer, labels=labels, principal=principal, accept_language=accept_language)

@@ -76,6 +76,7 @@ class ReasonImpact(BaseModel):
     """One reason code: how often it was cited and the NPS points it costs."""
 
     code: str
+    label: str | None = Field(default=None, description="The code's label in `language`; null when unknown")
     count: int = Field(description="Responses in scope with an NPS score that cite it")
     share_pct: float = Field(description="100·count/n")
     nps_with: float | None = Field(description="NPS of those citing it; null below the minimum sample")
@@ -98,3 +99,10 @@ class ReasonsAnswer(BaseModel):
     nps: float | None
     source: Literal["rollups", "facts"] = Field(description="What answered: rollups, or a scan of the facts")
     items: list[ReasonImpact] = Field(description="Most points lost first (nulls last)")
+    language: str | None = Field(
+        default=None,
+        description="The language of the labels: the first of Accept-Language the survey has, else its default",
+    )
+    degraded: list[str] = Field(
+        default_factory=list, description="Parts left out because another service did not answer: `labels`"
+    )
