@@ -21,7 +21,7 @@ from services.metrics_api.metrics import MetricRequest
 from services.metrics_api.queries import _fact_filters, _facts_period, _rollup_period, plan_for_values
 from services.metrics_api.relative_weights import (
     RESAMPLES,
-    Matrix,
+    Scores,
     bootstrap_percent,
     percentile_interval,
     relative_weights,
@@ -81,21 +81,20 @@ def _pick(outcome: str, questions: list[Question]) -> tuple[Question, list[Quest
     return chosen, attributes
 
 
-async def _score_matrix(session: AsyncSession, ask: Ask, keys: list[str]) -> Matrix:
-    """One row per response in scope, one column per key (NaN: not answered): a single pivoting aggregate."""
+async def _score_vectors(session: AsyncSession, ask: Ask, keys: list[str]) -> Scores:
+    """The distinct score vectors of the responses in scope (one column per key, NaN: not answered) and how many
+    responses gave each: one query, the per-response pivot counted by vector (scores are a few small integers,
+    so a million responses become far fewer rows)."""
     where = [*_fact_filters(FACTS, ask.scope, ask.filters), *_facts_period(FACTS, ask.period, "day", "submitted_at")]
     where.append(one_of(FACTS.c.question, keys))
-    columns = [func.max(case((FACTS.c.question == key, FACTS.c.score))) for key in keys]
+    columns = [func.max(case((FACTS.c.question == key, FACTS.c.score))).label(f"s{i}") for i, key in enumerate(keys)]
+    pivot = select(*columns).where(*where).group_by(FACTS.c.response_id).subquery()
+    vectors = [pivot.c[f"s{i}"] for i in range(len(keys))]
     await plan_for_values(session)
-    rows = (await session.exec(select(*columns).where(*where).group_by(FACTS.c.response_id))).all()
-    return np.array(rows, dtype=np.float64).reshape(-1, len(keys))
-
-
-def _correlations(scores: Matrix) -> Matrix:
-    """Each attribute column's correlation with the last column (NaN where either is constant)."""
-    spread = scores.std(axis=0)
-    centred = (scores - scores.mean(axis=0)) / np.where(spread > 0, spread, np.nan)
-    return np.asarray((centred[:, :-1] * centred[:, -1:]).mean(axis=0), dtype=np.float64)
+    counted: list[Any] = [*vectors, func.count()]
+    rows = (await session.exec(select(*counted).group_by(*vectors))).all()
+    table = np.array(rows, dtype=np.float64).reshape(-1, len(keys) + 1)
+    return Scores(table[:, :-1], table[:, -1])
 
 
 def _quadrant(importance: float | None, mean_importance: float, top2: float, mean_top2: float) -> str | None:
@@ -111,23 +110,23 @@ def _number(value: float) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
-def _described(attributes: list[Question], scores: Matrix) -> list[dict[str, Any]]:
+def _described(attributes: list[Question], scores: Scores) -> list[dict[str, Any]]:
     """Per attribute: key, kind, correlation with the outcome, mean and top-2-box % over the complete rows."""
-    correlations = _correlations(scores)
+    correlations, means = scores.corr()[:-1, -1], scores.mean()
     drivers = []
     for j, question in enumerate(attributes):
-        column = scores[:, j]
-        top2 = 100.0 * float(np.mean(column >= question.scale_max - 1))
+        top2 = 100.0 * float(scores.counts @ (scores.values[:, j] >= question.scale_max - 1)) / scores.n
         item = {"question": question.key, "kind": question.kind, "correlation": _number(correlations[j])}
         item |= {"weight_pct": None, "weight_ci": None, "overlaps_next": None}
-        drivers.append(item | {"mean": float(column.mean()), "top2_pct": top2})
+        drivers.append(item | {"mean": float(means[j]), "top2_pct": top2})
     return drivers
 
 
-def _weigh(drivers: list[dict[str, Any]], scores: Matrix) -> float:
+def _weigh(drivers: list[dict[str, Any]], scores: Scores) -> float:
     """Add weight_pct, its bootstrap interval and the overlap flag to the drivers; R² of the fit."""
-    varied = [j for j in range(len(drivers)) if scores[:, j].std() > 0]
-    subset = scores[:, [*varied, scores.shape[1] - 1]]
+    spread = scores.std()
+    varied = [j for j in range(len(drivers)) if spread[j] > 0]
+    subset = scores.columns([*varied, len(drivers)])
     weights = relative_weights(subset)
     low, high = percentile_interval(bootstrap_percent(subset), LEVEL)
     for driver in drivers:  # a constant attribute explains nothing
@@ -158,13 +157,13 @@ def _classify(drivers: list[dict[str, Any]], by: str) -> None:
         driver["quadrant"] = _quadrant(driver[by], mean_importance, driver["top2_pct"], mean_top2)
 
 
-def _figures(attributes: list[Question], scores: Matrix, min_sample: int) -> dict[str, Any]:
-    """The method, n, R² and drivers of the complete score rows."""
-    n, m = scores.shape[0], len(attributes)
+def _figures(attributes: list[Question], scores: Scores, min_sample: int) -> dict[str, Any]:
+    """The method, n, R² and drivers of the complete score vectors."""
+    n, m = scores.n, len(attributes)
     answer: dict[str, Any] = {"n": n, "min_n": min_n(m), "r2": None, "resamples": None, "drivers": []}
     if n < max(min_sample, 3):
         return answer | {"method": "correlation", "reason": "below_min_sample"}
-    if scores[:, -1].std() == 0:
+    if scores.std()[-1] == 0:
         return answer | {"method": "correlation", "reason": "outcome_constant"}
     drivers = _described(attributes, scores)
     if n < min_n(m):
@@ -183,14 +182,15 @@ async def drivers_answer(
     """The answer of `GET /v1/drivers` (see `schemas.insight.DriversAnswer`)."""
     ask = await resolve_ask(session=session, principal=principal, request=request)
     outcome_question, attributes = _pick(outcome, await _questions(session, ask))
-    matrix = await _score_matrix(session, ask, [q.key for q in attributes] + [outcome_question.key])
+    found = await _score_vectors(session, ask, [q.key for q in attributes] + [outcome_question.key])
     # attributes nobody in the filtered scope answered drop out
-    answered: list[bool] = np.asarray(~np.isnan(matrix[:, :-1]).all(axis=0)).tolist()
+    answered: list[bool] = np.asarray(~np.isnan(found.values[:, :-1]).all(axis=0)).tolist()
     attributes = [q for q, keep in zip(attributes, answered, strict=True) if keep]
     if not attributes:
         raise invalid("outcome", "no rated attribute was answered in this scope", "no_attributes")
-    scores = matrix[:, [*np.flatnonzero(answered), matrix.shape[1] - 1]]
-    scores = scores[~np.isnan(scores).any(axis=1)]
+    kept = found.columns([*np.flatnonzero(answered).tolist(), len(answered)])
+    complete = ~np.isnan(kept.values).any(axis=1)
+    scores = Scores(kept.values[complete], kept.counts[complete])
     head: dict[str, Any] = {
         "outcome": outcome,
         "outcome_question": outcome_question.key,
