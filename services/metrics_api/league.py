@@ -1,5 +1,6 @@
 """League tables: `group_by=unit&depth=N` ranks every unit at depth N of the tree (`depth=3`: all stores) inside the
-scope, not only the direct children, with its rank, percentile and a test of the unit against the rest of the scope.
+scope, not only the direct children, with its rank, percentile, a test of the unit against the rest of the scope,
+and the unit's own target (if it has one) and whether it is met.
 
 Rollups keep a row per unit ancestor, so the units at depth N are read directly (rows whose path has N parts);
 on the facts each leaf unit's aggregate is folded into its ancestor at depth N.
@@ -10,12 +11,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func
+from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api.figures import Sample, comparison, figures_of
-from services.metrics_api.models import HISTOGRAM_COLUMNS
+from services.metrics_api.models import HISTOGRAM_COLUMNS, Target
 from services.metrics_api.period import Period
 from services.metrics_api.queries import Row, Split, _aggregate, _rollup_period, needs_facts
+from services.metrics_api.references import target_status
 from services.metrics_api.rollups import KIND_TABLE, QUESTION_TABLE
 from services.metrics_api.sql import within
 from shared.errors import invalid
@@ -96,6 +99,23 @@ def _ranked(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return groups
 
 
+async def _targets(session: AsyncSession, ctx: Context, period: Period, units: list[str]) -> dict[str, Target]:
+    """The target of each unit's own scope (same survey, touchpoint and question filters) active at period end."""
+    if not units:
+        return {}
+    statement = select(Target).where(
+        Target.org == ctx.scope.org,
+        Target.metric == ctx.metric,
+        col(Target.unit).in_(units),
+        col(Target.survey_id).is_not_distinct_from(ctx.filters.survey_id),
+        col(Target.touchpoint_id).is_not_distinct_from(ctx.filters.touchpoint_id),
+        col(Target.question).is_not_distinct_from(ctx.filters.question),
+        col(Target.period_start) <= period.last,
+        col(Target.period_end) >= period.last,
+    )
+    return {target.unit or "": target for target in (await session.exec(statement)).all()}
+
+
 async def league_table(
     session: AsyncSession, ctx: Context, period: Period, depth: int, total: Sample
 ) -> list[dict[str, Any]]:
@@ -110,4 +130,7 @@ async def league_table(
         figures = figures_of(ctx.metric, sample, ctx.min_sample)
         groups.append({"key": key, **figures, "significantly_above": above, "significantly_below": below})
         groups[-1]["vs_rest_p_value"] = tested["p_value"]
+    targets = await _targets(session, ctx, period, [g["key"] for g in groups])
+    for group in groups:
+        group["target"] = target_status(targets.get(group["key"]), group["value"])
     return _ranked(groups)

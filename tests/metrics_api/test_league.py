@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 
 import httpx
@@ -85,3 +86,18 @@ async def test_bad_depths(metrics_client: Client, auth: TokenFactory, params: di
     response = await metrics_client.get("/v1/metrics/nps", params=params, headers=auth(scopes="metrics:read"))
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"].endswith("depth")
+
+
+async def test_each_row_shows_its_own_target(
+    metrics_client: Client, ingest: Ingest, read: Read, auth: TokenFactory
+) -> None:
+    await seed(ingest)
+    today = dt.date.today()
+    period = {"period_start": (today - dt.timedelta(days=60)).isoformat(), "period_end": today.isoformat()}
+    for unit, value in (("emea/de/berlin-01", 70), ("emea/fr/paris-01", -70)):
+        body = {"metric": "nps", "unit": unit, "value": value, **period}
+        assert (await metrics_client.post("/v1/targets", json=body, headers=auth())).status_code == 201
+    rows = {g["key"]: g for g in (await read("nps", group_by="unit", depth=3))["groups"]}
+    assert (rows["emea/de/berlin-01"]["target"]["value"], rows["emea/de/berlin-01"]["target"]["met"]) == (70, False)
+    assert rows["emea/fr/paris-01"]["target"]["met"] is True
+    assert rows["emea/de/munich-02"]["target"] is None

@@ -121,6 +121,7 @@ class GroupKey(BaseModel):
     significantly_above: bool | None = Field(default=None, description="With depth: above the rest, p < 0.05")
     significantly_below: bool | None = Field(default=None, description="With depth: below the rest, p < 0.05")
     vs_rest_p_value: float | None = Field(default=None, description="With depth: p of the unit against the rest")
+    target: TargetStatus | None = Field(default=None, description="With depth: the unit's own target, and met")
 
 
 class NpsGroup(NpsFigures, GroupKey):
