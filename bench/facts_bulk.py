@@ -36,7 +36,7 @@ from services.metrics_api.ingest import FACTS, REASONS, STATES, applied_state, f
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.rollups import RollupDeltas, _recount
 from shared.db import Database, sync_url
-from shared.events import RESPONSE_COMPLETED, RESPONSE_UPDATED, EventEnvelope, QuestionInfo, ResponseData
+from shared.events import RESPONSE_COMPLETED, RESPONSE_UPDATED, EventEnvelope, QuestionInfo, ResponseData, build_event
 
 GENERATOR_VERSION = 1  # bump whenever `response` changes: cached bench databases are then reloaded
 ORG = "bench"
@@ -181,7 +181,8 @@ def response(i: int, size: int, end: dt.datetime) -> ResponseData:
         survey_id=survey.survey_id,
         survey_version=1 + (i * 3 // size),
         survey_kind=survey.kind,
-        audience="customer",
+        audience="customers",
+        purpose="standard",
         touchpoint_id=survey.touchpoint_id,
         channel=survey.channels[(a >> 36) % len(survey.channels)],
         source="partner" if survey.channels[0] == "email" else "web",
@@ -202,7 +203,7 @@ def event(i: int, size: int, end: dt.datetime, *, org: str = ORG) -> EventEnvelo
     """Response `i` as survey_api's dispatcher would send it (`response.completed`, or `.updated` if partial)."""
     data = response(i, size, end)
     kind = RESPONSE_COMPLETED if data.finished else RESPONSE_UPDATED
-    return EventEnvelope(id=f"evt_{i:012d}", type=kind, org=org, source="survey_api", data=data.model_dump(mode="json"))
+    return build_event(kind, org=org, data=data, id=f"evt_{i:012d}")
 
 
 def state_of(org: str, data: ResponseData) -> dict[str, Any]:

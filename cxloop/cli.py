@@ -11,12 +11,12 @@ import typer
 
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
-from services.loop_api.sweeper import sweep_once
+from services.loop_api.cases.sweeper import sweep_once
 from services.metrics_api.rollups import rebuild_rollups
-from services.survey_api.reminders import send_reminders
-from services.survey_api.sender import expire_due, send_due
+from services.survey_api.outreach.reminders import send_reminders
+from services.survey_api.outreach.sender import expire_due, send_due
 from services.survey_api.settings import get_settings as survey_settings
-from shared.auth import SCOPES, mint_token
+from shared.auth import SCOPES, mint_service_token, mint_token
 from shared.db import Database
 from shared.dispatch import Dispatcher
 from shared.observability import configure_logging
@@ -79,16 +79,25 @@ def _dev_token() -> str:
 @app.command()
 def token(
     org: Annotated[str, typer.Option(help="The tenant (org claim)")] = "dev",
-    scope: Annotated[str, typer.Option(help="Space-separated scopes; default: all")] = " ".join(SCOPES),
+    scope: Annotated[str, typer.Option(help="Space-separated scopes; default: every tenant scope")] = " ".join(SCOPES),
     units: Annotated[str | None, typer.Option(help="Comma-separated unit paths the caller may see")] = None,
     ttl: Annotated[int, typer.Option(help="Lifetime in seconds")] = 3600,
     sub: Annotated[str, typer.Option(help="The subject (who is calling)")] = "dev",
+    service: Annotated[
+        str | None,
+        typer.Option(help="Mint a service token naming this service instead (events:write, no org; for operators)"),
+    ] = None,
 ) -> None:
-    """Print a signed bearer token (development and service-to-service use)."""
-    unit_list = [u.strip() for u in units.split(",") if u.strip()] if units is not None else None
-    typer.echo(
-        mint_token(get_common_settings(), org=org, sub=sub, scopes=scope.split(), units=unit_list, ttl_seconds=ttl)
-    )
+    """Print a signed bearer token: a tenant's (default) or, with --service, a service token."""
+    settings = get_common_settings()
+    try:
+        if service is not None:
+            typer.echo(mint_service_token(settings, service=service, ttl_seconds=ttl))
+            return
+        unit_list = [u.strip() for u in units.split(",") if u.strip()] if units is not None else None
+        typer.echo(mint_token(settings, org=org, sub=sub, scopes=scope.split(), units=unit_list, ttl_seconds=ttl))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
 
 
 def render_openapi(name: str) -> str:

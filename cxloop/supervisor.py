@@ -8,12 +8,13 @@ import subprocess
 import sys
 import threading
 import time
-from typing import IO
+from typing import IO, Any
 
 import httpx
 import uvicorn
 
 from cxloop.services import ServiceSpec
+from shared.settings import CommonSettings, get_common_settings
 
 READY_TIMEOUT_SECONDS = 120.0
 _COLOURS = {"survey": "\033[36m", "metrics": "\033[35m", "loop": "\033[33m"}
@@ -23,9 +24,21 @@ _print_lock = threading.Lock()
 
 def serve_one(spec: ServiceSpec, *, host: str, port: int, workers: int = 1) -> None:
     """Serve one service in the foreground (uvicorn; our middleware writes the access log)."""
-    uvicorn.run(
-        spec.app_path, host=host, port=port, workers=workers, log_config=None, access_log=False, proxy_headers=True
-    )
+    settings = get_common_settings()
+    uvicorn.run(spec.app_path, host=host, port=port, workers=workers, **server_options(settings))
+
+
+def server_options(settings: CommonSettings) -> dict[str, Any]:
+    """uvicorn's options for a service: a request head limit (431) and forwarded headers only from our proxies."""
+    proxies = [p.strip() for p in settings.forwarded_allow_ips.split(",") if p.strip()]
+    return {
+        "log_config": None,
+        "access_log": False,  # our middleware writes the access log
+        "http": "cxloop.server:HeaderLimitedProtocol",
+        "h11_max_incomplete_event_size": settings.max_header_bytes,
+        "proxy_headers": bool(proxies),
+        "forwarded_allow_ips": proxies or None,
+    }
 
 
 def _label(spec: ServiceSpec) -> str:
@@ -58,7 +71,7 @@ def announce(specs: list[ServiceSpec], *, host: str, token: str, port_offset: in
         lines = ["", "cxloop is " + ("ready:" if not pending else "NOT ready (see the logs above):")]
         urls = {s.name: _url(s, host, port_offset) for s in specs}
         lines += [f"  {name:<12} {url}   docs: {url}/docs" for name, url in urls.items()]
-        lines += ["", "Development token (org 'dev', every scope, 7 days):", f"  export TOKEN={token}", ""]
+        lines += ["", "Development token (org 'dev', every tenant scope, 7 days):", f"  export TOKEN={token}", ""]
         lines += [f'  curl -H "Authorization: Bearer $TOKEN" {urls[specs[0].name]}/v1/units', ""]
         with _print_lock:
             print("\n".join(lines), flush=True)

@@ -1,8 +1,20 @@
-"""Bearer JWT verification and minting: the only module that imports python-jose (DESIGN §6)."""
+"""Bearer JWT verification and minting: the only module that imports python-jose (DESIGN §6).
+
+Two kinds of token. A *tenant* token (`org`, `scope`, optional `units`) is what users and partner systems
+send; it is signed with the tenant key(s) of the settings and can never carry `events:write`. A *service*
+token (`svc`: the service it names, `scope`: `events:write`, no `org`) is what the services send each other
+for the events between them; it is always HS256, signed with the service secret, which tenant keys never
+verify. A service calling another service's tenant API on behalf of a caller (metrics_api asking loop_api for
+a scorecard's case figures) sends a service token that also names that caller's `org` and `units`: it acts
+as that tenant, with tenant scopes only.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import math
+import re
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Iterable
@@ -17,9 +29,10 @@ from jose import jwk, jwt
 from jose.exceptions import ExpiredSignatureError, JOSEError, JWTClaimsError
 
 from shared.errors import Forbidden, Unauthorized
+from shared.schemas.common import UNIT_PATH_PATTERN
 from shared.settings import CommonSettings
 
-SCOPES = (
+TENANT_SCOPES = (
     "surveys:read",
     "surveys:write",
     "contacts:read",
@@ -33,10 +46,16 @@ SCOPES = (
     "plans:read",
     "plans:write",
     "admin",
-    "events:write",
 )
+SCOPES = TENANT_SCOPES  # every scope a tenant token may carry (`cxloop token`'s default)
+SERVICE_SCOPES = ("events:write",)  # service tokens only: the events between services
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
+NUMERIC_CLAIMS = ("exp", "iat", "nbf")
 JWKS_CACHE_SECONDS = 300
+MAX_TOKEN_CHARS = 8 * 1024  # a longer token is refused before anything decodes it
+SERVICE_ALGORITHM = "HS256"
+SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
+UNIT_PATH = re.compile(UNIT_PATH_PATTERN)
 
 
 @dataclass(frozen=True)
@@ -47,6 +66,7 @@ class Principal:
     org: str
     scopes: frozenset[str]
     units: tuple[str, ...] | None = None
+    service: str | None = None  # the service acting for this tenant (a delegated service token), if any
 
     def has_scopes(self, *needed: str) -> bool:
         """Whether every scope in `needed` was granted."""
@@ -57,6 +77,14 @@ class Principal:
         if self.units is None:
             return True
         return any(path == u or path.startswith(u + "/") for u in self.units)
+
+
+@dataclass(frozen=True)
+class ServicePrincipal:
+    """A service calling with a service token: it names the service and belongs to no tenant."""
+
+    service: str
+    scopes: frozenset[str]
 
 
 @dataclass
@@ -90,24 +118,39 @@ class TokenVerifier:
         self.settings = settings
         self.algorithms = list(settings.jwt_algorithms)
         self._keyset = _KeySet(settings)
+        self._service_secret = settings.service_secret()
         # Only RS/ES deployments read keys (a JWKS file or URL, refreshed now and then): blocking I/O that must
         # stay off the event loop. HMAC-only deployments verify in a few microseconds of CPU, inline.
         self.reads_keys = bool(settings.jwt_jwks_file or settings.jwt_jwks_url)
 
     def verify(self, token: str) -> Principal:
-        """Check signature, algorithm and required claims; return the caller or raise `Unauthorized`."""
+        """A tenant's (or a service acting for one) token → the caller; `Unauthorized`/`Forbidden` otherwise."""
+        caller = self.identify(token)
+        if isinstance(caller, ServicePrincipal):
+            raise Forbidden("A service token carries no tenant; this endpoint needs a tenant's token")
+        return caller
+
+    def identify(self, token: str) -> Principal | ServicePrincipal:
+        """Check size, signature, algorithm and required claims; the caller, of either kind, or `Unauthorized`."""
+        if len(token) > MAX_TOKEN_CHARS:
+            raise Unauthorized(f"Token is longer than {MAX_TOKEN_CHARS} characters")
         if token.count(".") != 2:
             raise Unauthorized("Malformed token (encrypted JWE tokens are not accepted)")
-        try:
-            header = jwt.get_unverified_header(token)
-        except JOSEError as exc:
-            raise Unauthorized("Malformed token header") from exc
+        header, unverified = _unverified_parts(token)
         algorithm = header.get("alg")
-        if not isinstance(algorithm, str) or algorithm not in self.algorithms:
+        is_service = "svc" in unverified
+        accepted = [SERVICE_ALGORITHM] if is_service else self.algorithms
+        if not isinstance(algorithm, str) or algorithm not in accepted:
             raise Unauthorized(f"Token algorithm {algorithm!r} is not accepted")
-        key = self._key(algorithm, header)
+        key = self._service_secret if is_service else self._key(algorithm, header)
+        claims = self._decode(token, key, algorithm)
+        if claims["iat"] > time.time() + self.settings.jwt_leeway_seconds:
+            raise Unauthorized("Token claims rejected: issued in the future (iat)")
+        return _service_from_claims(claims) if is_service else _tenant_from_claims(claims)
+
+    def _decode(self, token: str, key: str | dict[str, Any], algorithm: str) -> dict[str, Any]:
         try:
-            claims = jwt.decode(
+            claims: dict[str, Any] = jwt.decode(
                 token,
                 key,
                 algorithms=[algorithm],
@@ -122,9 +165,9 @@ class TokenVerifier:
             raise Unauthorized("Token has expired") from exc
         except JWTClaimsError as exc:
             raise Unauthorized(f"Token claims rejected: {exc}") from exc
-        except JOSEError as exc:
+        except (JOSEError, TypeError, ValueError, OverflowError) as exc:
             raise Unauthorized("Token signature or claims are invalid") from exc
-        return _principal_from_claims(claims)
+        return claims
 
     def _key(self, algorithm: str, header: dict[str, Any]) -> str | dict[str, Any]:
         if algorithm.startswith("HS"):
@@ -138,20 +181,85 @@ class TokenVerifier:
         return key
 
 
-def _principal_from_claims(claims: dict[str, Any]) -> Principal:
-    org, scope, units = claims.get("org"), claims.get("scope", ""), claims.get("units")
+def _unverified_parts(token: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The header and claims before verification: only to pick the key, and to refuse what we never accept."""
+    try:
+        header = jwt.get_unverified_header(token)
+        claims = jwt.get_unverified_claims(token)
+    except (JOSEError, TypeError, ValueError) as exc:
+        raise Unauthorized("Malformed token header or claims") from exc
+    if not isinstance(header, dict) or not isinstance(claims, dict):
+        raise Unauthorized("Malformed token header or claims")
+    if "crit" in header:  # RFC 7515 §4.1.11: we understand no extension, so a critical one must be refused
+        raise Unauthorized("Token has critical header parameters this service does not understand (crit)")
+    for name in NUMERIC_CLAIMS:
+        value = claims.get(name)
+        if name in claims and not _is_numeric_date(value):
+            raise Unauthorized(f"Token claims rejected: {name} must be a number (NumericDate)")
+    return header, claims
+
+
+def _is_numeric_date(value: Any) -> bool:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and abs(value) < 2**53
+
+
+def _tenant_from_claims(claims: dict[str, Any]) -> Principal:
+    org, scope = claims.get("org"), claims.get("scope", "")
     if not isinstance(org, str) or not org:
         raise Unauthorized("Token has no org claim")
     if not isinstance(scope, str):
         raise Unauthorized("Token scope claim must be a space-separated string")
-    if units is not None and not (isinstance(units, list) and all(isinstance(u, str) for u in units)):
+    scopes = frozenset(scope.split())
+    if scopes & set(SERVICE_SCOPES):
+        raise Unauthorized(f"A tenant's token may not carry {' '.join(sorted(scopes & set(SERVICE_SCOPES)))}")
+    return Principal(sub=str(claims["sub"]), org=org, scopes=scopes, units=_units(claims.get("units")))
+
+
+def _units(units: Any) -> tuple[str, ...] | None:
+    """The `units` claim, each a valid unit path (as in request bodies): an empty or root path grants nothing."""
+    if units is None:
+        return None
+    if not isinstance(units, list) or not all(isinstance(u, str) for u in units):
         raise Unauthorized("Token units claim must be a list of unit paths")
-    return Principal(
-        sub=str(claims["sub"]),
-        org=org,
-        scopes=frozenset(scope.split()),
-        units=tuple(u.strip("/") for u in units) if units is not None else None,
-    )
+    invalid = [u for u in units if len(u) > 255 or not UNIT_PATH.fullmatch(u)]
+    if invalid:
+        raise Unauthorized(f"Token units claim: {invalid[0][:80]!r} is not a unit path (like emea/de/berlin-01)")
+    return tuple(units)
+
+
+def _service_from_claims(claims: dict[str, Any]) -> Principal | ServicePrincipal:
+    service, scope = claims.get("svc"), claims.get("scope", "")
+    if not isinstance(service, str) or not SERVICE_NAME.fullmatch(service):
+        raise Unauthorized("Service token has no valid svc claim")
+    if not isinstance(scope, str):
+        raise Unauthorized("Token scope claim must be a space-separated string")
+    if "org" not in claims:
+        return ServicePrincipal(service=service, scopes=frozenset(scope.split()) & set(SERVICE_SCOPES))
+    delegated = _tenant_from_claims(claims)  # acting for a tenant: a tenant's scopes, never events:write
+    return dataclasses.replace(delegated, service=service)
+
+
+def _claims(settings: CommonSettings, *, sub: str, scopes: Iterable[str], ttl_seconds: int) -> dict[str, Any]:
+    now = int(time.time())
+    return {
+        "sub": sub,
+        "scope": " ".join(scopes),
+        "iss": settings.jwt_issuer,
+        "aud": settings.jwt_audience,
+        "iat": now,
+        "exp": now + ttl_seconds,
+        "jti": uuid.uuid4().hex,
+    }
+
+
+def _check_tenant_grant(scopes: list[str], units: list[str] | None) -> None:
+    if set(scopes) & set(SERVICE_SCOPES):
+        raise ValueError(f"a tenant's token may not carry {' '.join(SERVICE_SCOPES)}; mint a service token")
+    bad = [u for u in units or [] if not UNIT_PATH.fullmatch(u)]
+    if bad:
+        raise ValueError(f"{bad[0]!r} is not a unit path (like emea/de/berlin-01)")
 
 
 def mint_token(
@@ -164,20 +272,12 @@ def mint_token(
     ttl_seconds: int = 3600,
     extra_claims: dict[str, Any] | None = None,
 ) -> str:
-    """Sign a token for development and for service-to-service calls."""
-    now = int(time.time())
-    claims: dict[str, Any] = {
-        "sub": sub,
-        "org": org,
-        "scope": " ".join(scopes),
-        "iss": settings.jwt_issuer,
-        "aud": settings.jwt_audience,
-        "iat": now,
-        "exp": now + ttl_seconds,
-        "jti": uuid.uuid4().hex,
-    }
-    if units is not None:
-        claims["units"] = list(units)
+    """Sign a tenant's token (development, tests, `cxloop token`); never with `events:write` (ValueError)."""
+    scope_list, unit_list = list(scopes), list(units) if units is not None else None
+    _check_tenant_grant(scope_list, unit_list)
+    claims = _claims(settings, sub=sub, scopes=scope_list, ttl_seconds=ttl_seconds) | {"org": org}
+    if unit_list is not None:
+        claims["units"] = unit_list
     claims.update(extra_claims or {})
     algorithm = settings.jwt_algorithms[0]
     if algorithm.startswith("HS"):
@@ -189,21 +289,66 @@ def mint_token(
     return jwt.encode(claims, key.to_dict(), algorithm=algorithm, headers=headers)
 
 
+def mint_service_token(
+    settings: CommonSettings,
+    *,
+    service: str,
+    ttl_seconds: int = 300,
+    on_behalf_of: Principal | None = None,
+    scopes: Iterable[str] | None = None,
+) -> str:
+    """Sign a service token with the service secret: `events:write`, or a tenant's scopes `on_behalf_of` one."""
+    if not SERVICE_NAME.fullmatch(service):
+        raise ValueError(f"{service!r} is not a service name (lowercase letters, digits, _ . -)")
+    if on_behalf_of is None:
+        scope_list = list(scopes) if scopes is not None else list(SERVICE_SCOPES)
+        if not set(scope_list) <= set(SERVICE_SCOPES):
+            raise ValueError(f"a service token carries only {' '.join(SERVICE_SCOPES)}")
+        claims = _claims(settings, sub=f"service:{service}", scopes=scope_list, ttl_seconds=ttl_seconds)
+    else:
+        scope_list = list(scopes) if scopes is not None else sorted(on_behalf_of.scopes)
+        units = list(on_behalf_of.units) if on_behalf_of.units is not None else None
+        _check_tenant_grant(scope_list, units)
+        claims = _claims(settings, sub=on_behalf_of.sub, scopes=scope_list, ttl_seconds=ttl_seconds)
+        claims |= {"org": on_behalf_of.org} | ({"units": units} if units is not None else {})
+    claims["svc"] = service
+    return jwt.encode(claims, settings.service_secret(), algorithm=SERVICE_ALGORITHM)
+
+
 def _bearer_token(request: Request) -> str:
     header = request.headers.get("authorization", "")
+    if len(header) > MAX_TOKEN_CHARS + 16:
+        raise Unauthorized(f"Token is longer than {MAX_TOKEN_CHARS} characters")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("Missing bearer token", headers={"WWW-Authenticate": 'Bearer realm="cxloop"'})
     return token.strip()
 
 
-async def current_principal(request: Request) -> Principal:
-    """FastAPI dependency: the verified caller of this request (in a worker thread only if keys may be read)."""
+async def _identify(request: Request) -> Principal | ServicePrincipal:
     verifier: TokenVerifier = request.app.state.verifier
     token = _bearer_token(request)
     if verifier.reads_keys:
-        return await run_in_threadpool(verifier.verify, token)
-    return verifier.verify(token)
+        return await run_in_threadpool(verifier.identify, token)
+    return verifier.identify(token)
+
+
+async def current_principal(request: Request) -> Principal:
+    """FastAPI dependency: the verified tenant caller of this request (403 for a service token)."""
+    caller = await _identify(request)
+    if isinstance(caller, ServicePrincipal):
+        raise Forbidden("A service token carries no tenant; this endpoint needs a tenant's token")
+    return caller
+
+
+async def current_service(request: Request) -> ServicePrincipal:
+    """FastAPI dependency: the verified service calling an internal endpoint (403 for any tenant's token)."""
+    caller = await _identify(request)
+    if not isinstance(caller, ServicePrincipal):
+        raise Forbidden("This endpoint is for service tokens only (`cxloop token --service NAME`)")
+    if "events:write" not in caller.scopes:
+        raise Forbidden("Token lacks scope: events:write")
+    return caller
 
 
 def require_scopes(*scopes: str) -> Callable[..., Awaitable[Principal]]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import Session, registry
+from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -106,40 +106,14 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
     return create_async_engine(url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
 
 
-OUTBOX_STAGED = "cxloop.outbox_staged"  # session.info flag: this transaction added outbox rows
-_OUTBOX_LISTENERS = "cxloop.outbox_listeners"
-
-
-@event.listens_for(Session, "after_commit")
-def _outbox_committed(session: Session) -> None:
-    """Tell the database's listeners (its dispatcher) that a committed transaction added outbox rows."""
-    if session.info.pop(OUTBOX_STAGED, False):
-        for listener in session.info.get(_OUTBOX_LISTENERS, ()):
-            listener()
-
-
-@event.listens_for(Session, "after_rollback")
-def _outbox_rolled_back(session: Session) -> None:
-    session.info.pop(OUTBOX_STAGED, None)
-
-
 class Database:
     """One service's engine and session factory."""
 
     def __init__(self, url: str, *, pool_size: int = 10, echo: bool = False) -> None:
         self.url = async_url(url)
         self.engine = create_engine(url, pool_size=pool_size, echo=echo)
-        self._outbox_listeners: list[Callable[[], None]] = []
-        self.sessions = async_sessionmaker(
-            self.engine,
-            class_=AsyncSession,
-            expire_on_commit=False,
-            info={_OUTBOX_LISTENERS: self._outbox_listeners},
-        )
-
-    def on_outbox_commit(self, listener: Callable[[], None]) -> None:
-        """Call `listener` after each commit of a session of this database that staged outbox events."""
-        self._outbox_listeners.append(listener)
+        self.info: dict[str, Any] = {}  # copied into each session's `info` (the outbox keeps its listeners here)
+        self.sessions = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False, info=self.info)
 
     @property
     def is_postgres(self) -> bool:

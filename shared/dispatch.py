@@ -21,10 +21,10 @@ import httpx
 from sqlalchemy import bindparam, update
 from sqlmodel import col
 
-from shared.auth import mint_token
+from shared.auth import mint_service_token
 from shared.background import pause
 from shared.db import Database, claim_statement, utcnow
-from shared.outbox import OutboxEventFields
+from shared.outbox import OutboxEventFields, on_outbox_commit
 from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.dispatch")
@@ -64,14 +64,14 @@ class Dispatcher:
     def __post_init__(self) -> None:
         if not self.clients:
             self.clients = service_clients(self.settings)
-        self.db.on_outbox_commit(self.wake)
+        on_outbox_commit(self.db, self.wake)
 
     def wake(self) -> None:
         """Look for due events now rather than after the idle pause (a transaction of this process added some)."""
         self._wakeup.set()
 
     def _token(self) -> str:
-        return mint_token(self.settings, org="system", sub=f"{self.source}-dispatcher", scopes=["events:write"])
+        return mint_service_token(self.settings, service=f"{self.source}_api")
 
     async def drain_once(self) -> int:
         """Claim one batch of due events and try to deliver each to its remaining subscribers; how many."""

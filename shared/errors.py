@@ -10,10 +10,21 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 PROBLEM_JSON = "application/problem+json"
 TYPE_BASE = "https://cxloop.dev/problems/"
+RETRY_AFTER_SECONDS = 5
+# The database cannot be reached (refused, gone, timed out, pool exhausted): a 503 the caller may retry, not a 500.
+DATABASE_UNAVAILABLE: tuple[type[Exception], ...] = (
+    sa_exc.OperationalError,
+    sa_exc.InterfaceError,
+    sa_exc.DisconnectionError,
+    sa_exc.TimeoutError,
+    ConnectionError,
+)
 
 logger = logging.getLogger("cxloop.errors")
 
@@ -142,10 +153,16 @@ def _field_path(loc: Sequence[int | str]) -> str:
 
 def pydantic_field_errors(errors: Sequence[Any]) -> list[FieldError]:
     """Pydantic's error dicts (from a request or a model validated by hand) as `FieldError`s."""
-    return [
-        FieldError(field=_field_path(err.get("loc", ())), message=str(err.get("msg", "")), code=str(err.get("type")))
-        for err in errors
-    ]
+    return [_field_error(err) for err in errors]
+
+
+def _field_error(err: Any) -> FieldError:
+    if err.get("type") == "json_invalid":  # FastAPI puts the character position where the field goes
+        position, reason = err.get("loc", ("", "?"))[-1], (err.get("ctx") or {}).get("error", "JSON decode error")
+        return FieldError(
+            field="body", message=f"malformed JSON at character {position}: {reason}", code="json_invalid"
+        )
+    return FieldError(field=_field_path(err.get("loc", ())), message=str(err.get("msg", "")), code=str(err.get("type")))
 
 
 def validation_field_errors(exc: RequestValidationError) -> list[FieldError]:
@@ -175,6 +192,25 @@ async def _handle_validation_error(request: Request, exc: Exception) -> JSONResp
     )
 
 
+async def _handle_database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    logger.warning("database unavailable on %s %s: %s", request.method, request.url.path, type(exc).__name__)
+    return database_unavailable(request)
+
+
+def database_unavailable(request: Request | None = None) -> JSONResponse:
+    """503 problem+json with `Retry-After`: the service's database cannot be reached just now."""
+    return problem_response(
+        status=503,
+        slug="database-unavailable",
+        title="Service unavailable",
+        detail="The service's database cannot be reached; retry shortly.",
+        request=request,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
+_FASTAPI_BODY_ERROR = "There was an error parsing the body"
 _HTTP_SLUGS = {
     400: ("bad-request", "Bad request"),
     401: ("unauthorized", "Unauthorized"),
@@ -191,9 +227,34 @@ async def _handle_http_exception(request: Request, exc: Exception) -> JSONRespon
     assert isinstance(exc, StarletteHTTPException)
     slug, title = _HTTP_SLUGS.get(exc.status_code, ("http-error", "HTTP error"))
     detail = exc.detail if isinstance(exc.detail, str) else None
+    headers = dict(exc.headers or {})
+    if exc.status_code == 400 and exc.detail == _FASTAPI_BODY_ERROR:  # undecodable bytes, nesting too deep, …
+        message = f"could not be parsed ({type(exc.__cause__).__name__})"
+        errors = [FieldError(field="body", message=message, code="body_invalid")]
+        return problem_response(
+            status=422,
+            slug="validation",
+            title="Validation failed",
+            detail=f"body: {message}",
+            request=request,
+            errors=errors,
+        )
+    if exc.status_code == 405:  # the router names the methods of one route; the path may have several
+        headers["Allow"] = ", ".join(allowed_methods(request))
     return problem_response(
-        status=exc.status_code, slug=slug, title=title, detail=detail, request=request, headers=exc.headers
+        status=exc.status_code, slug=slug, title=title, detail=detail, request=request, headers=headers
     )
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route of the app answers on this request's path."""
+    routes = request.app.router.routes
+    allowed = [
+        method
+        for method in _METHODS
+        if any(route.matches({**request.scope, "method": method})[0] == Match.FULL for route in routes)
+    ]
+    return [*allowed, "HEAD"] if "GET" in allowed else allowed
 
 
 async def _handle_unexpected(request: Request, exc: Exception) -> JSONResponse:
@@ -212,6 +273,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(CxloopError, _handle_cxloop_error)
     app.add_exception_handler(RequestValidationError, _handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, _handle_http_exception)
+    for unavailable in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(unavailable, _handle_database_unavailable)
     app.add_exception_handler(Exception, _handle_unexpected)
 
 
@@ -228,7 +291,7 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
         422: "Validation failed; `errors` lists each invalid field",
         428: "If-Match required",
         429: "Rate limited",
-        503: "Not ready",
+        503: "The database cannot be reached; retry after `Retry-After` seconds",
     }
     return {
         status: {

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
@@ -39,7 +40,8 @@ class ResponseData(BaseModel):
     survey_id: str
     survey_version: int
     survey_kind: str
-    audience: str
+    audience: str = "customers"  # `customers` or `employees` (DESIGN §3 Audience); older events may lack it
+    purpose: str = "standard"  # `standard` or `followup` (the survey a closed case sends); older events lack it
     touchpoint_id: str | None
     channel: str
     source: str
@@ -61,30 +63,6 @@ class ContactErasedData(BaseModel):
     contact_id: str
     erased_at: dt.datetime
     response_ids: list[str] = Field(default_factory=list)
-
-
-RESPONSE_COMPLETED = "response.completed"
-RESPONSE_UPDATED = "response.updated"
-CONTACT_ERASED = "contact.erased"
-
-# Who receives which events (DESIGN §2): the routes between the services, part of their contract.
-# A prefix ending in "." matches every event type that starts with it.
-SUBSCRIBERS: dict[str, tuple[str, ...]] = {
-    "response.": ("metrics", "loop"),
-    CONTACT_ERASED: ("metrics", "loop"),
-    "invitation.": ("metrics",),
-    "followup.": ("survey",),
-    "case.": ("metrics",),
-}
-
-
-def subscribers_of(event_type: str) -> tuple[str, ...]:
-    """The services (`survey`, `metrics`, `loop`) that must receive events of this type."""
-    found: list[str] = []
-    for pattern, services in SUBSCRIBERS.items():
-        if event_type == pattern or (pattern.endswith(".") and event_type.startswith(pattern)):
-            found += [s for s in services if s not in found]
-    return tuple(found)
 
 
 class EventBatch(BaseModel):
@@ -121,6 +99,102 @@ class InvitationData(BaseModel):
     response_id: str | None = None
 
 
+class FollowupRequestedData(BaseModel):
+    """Payload of `followup.requested`: loop_api closed a case whose customer was reached; ask them again."""
+
+    case_id: str
+    contact_id: str
+    survey_id: str
+    unit: str | None = None
+    response_id: str | None = None
+    language: str | None = None
+    outcome: str | None = None
+
+
+class CaseBreachedData(BaseModel):
+    """Payload of `case.breached`: the sweeper escalated a case whose first-contact or resolution time passed."""
+
+    case_id: str
+    breach: str
+    due_at: dt.datetime
+    unit: str | None
+    team: str | None
+    response_id: str
+    survey_id: str
+    priority: str
+    owner: str | None
+
+
+P = TypeVar("P", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class EventType(Generic[P]):
+    """One declared event type: its name (or a family, a prefix ending in `.`), producer, payload and consumers.
+
+    `consumers` are the services the dispatcher delivers it to (`survey`, `metrics`, `loop`); a consumer
+    registers one handler for it (shared.consumer.EventHandlers), which is given only payloads that validate.
+    """
+
+    name: str
+    producer: str
+    payload: type[P]
+    consumers: tuple[str, ...]
+
+    def matches(self, event_type: str) -> bool:
+        """Whether `event_type` is this type (or a member of this family)."""
+        return event_type == self.name or (self.name.endswith(".") and event_type.startswith(self.name))
+
+    def envelope(self, *, org: str, data: P, event_type: str | None = None, **fields: Any) -> EventEnvelope:
+        """The producer's builder: an event of this type (`event_type` names a family member) carrying `data`."""
+        name = event_type or self.name
+        if not self.matches(name) or name.endswith("."):
+            raise ValueError(f"{name!r} is not an event of type {self.name!r}")
+        payload = data.model_dump(mode="json")
+        return EventEnvelope(type=name, org=org, source=self.producer, data=payload, **fields)
+
+
+# Every event one service sends another, declared once: the routes between the services (DESIGN §2).
+RESPONSE_COMPLETED_EVENT = EventType("response.completed", "survey_api", ResponseData, ("metrics", "loop"))
+RESPONSE_UPDATED_EVENT = EventType("response.updated", "survey_api", ResponseData, ("metrics", "loop"))
+CONTACT_ERASED_EVENT = EventType("contact.erased", "survey_api", ContactErasedData, ("metrics", "loop"))
+INVITATION_EVENT = EventType("invitation.", "survey_api", InvitationData, ("metrics",))
+FOLLOWUP_REQUESTED_EVENT = EventType("followup.requested", "loop_api", FollowupRequestedData, ("survey",))
+CASE_BREACHED_EVENT = EventType("case.breached", "loop_api", CaseBreachedData, ("metrics",))
+DECLARED: tuple[EventType[Any], ...] = (
+    RESPONSE_COMPLETED_EVENT,
+    RESPONSE_UPDATED_EVENT,
+    CONTACT_ERASED_EVENT,
+    INVITATION_EVENT,
+    FOLLOWUP_REQUESTED_EVENT,
+    CASE_BREACHED_EVENT,
+)
+RESPONSE_COMPLETED = RESPONSE_COMPLETED_EVENT.name
+RESPONSE_UPDATED = RESPONSE_UPDATED_EVENT.name
+CONTACT_ERASED = CONTACT_ERASED_EVENT.name
+FOLLOWUP_REQUESTED = FOLLOWUP_REQUESTED_EVENT.name
+CASE_BREACHED = CASE_BREACHED_EVENT.name
+
+
+def declared(event_type: str) -> EventType[Any] | None:
+    """The declaration `event_type` falls under (None: no other service receives it)."""
+    return next((spec for spec in DECLARED if spec.matches(event_type)), None)
+
+
+def build_event(event_type: str, *, org: str, data: BaseModel, **fields: Any) -> EventEnvelope:
+    """The producers' builder of any declared event: its envelope (source, type) around the declared payload."""
+    spec = declared(event_type)
+    if spec is None or not isinstance(data, spec.payload):
+        raise ValueError(f"{event_type!r} is not declared with a {type(data).__name__} payload")
+    return spec.envelope(org=org, data=data, event_type=event_type, **fields)
+
+
+def subscribers_of(event_type: str) -> tuple[str, ...]:
+    """The services (`survey`, `metrics`, `loop`) that must receive events of this type (from the declarations)."""
+    spec = declared(event_type)
+    return spec.consumers if spec is not None else ()
+
+
 def invitation_event_type(status: str) -> str:
     """The event type of an invitation reaching `status` (`invitation.sent`, …)."""
-    return f"invitation.{status}"
+    return f"{INVITATION_EVENT.name}{status}"

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 from sqlmodel import col, select
 
-from shared.auth import require_scopes
+from shared.auth import current_service
 from shared.db import SessionDep, utcnow
 from shared.errors import problem_responses
 from shared.outbox import OutboxEventFields
@@ -30,7 +30,7 @@ class EventFeedPage(BaseModel):
 
 
 def event_feed_router(table: type[OutboxEventFields]) -> APIRouter:
-    """The feed of every event this service has produced, oldest first (scope `events:write`)."""
+    """The feed of every event this service has produced, oldest first (service tokens only)."""
     router = APIRouter(prefix="/internal/v1", tags=["internal"], responses=problem_responses(401, 403, 422))
 
     async def list_events(session: SessionDep, limit: LimitQuery = 500, cursor: CursorQuery = None) -> EventFeedPage:
@@ -47,6 +47,6 @@ def event_feed_router(table: type[OutboxEventFields]) -> APIRouter:
         list_events,
         methods=["GET"],
         response_model=EventFeedPage,
-        dependencies=[Depends(require_scopes("events:write"))],
+        dependencies=[Depends(current_service)],
     )
     return router

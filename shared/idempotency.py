@@ -7,20 +7,22 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
+from contextlib import asynccontextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Request
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import delete, insert, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel, col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.auth import Principal
+from shared.auth import Principal, current_principal
 from shared.background import pause
-from shared.db import Database, JSONType, UTCDateTime, utcnow
+from shared.db import Database, JSONType, UTCDateTime, get_session, utcnow
 from shared.errors import Conflict, Unprocessable
 
 # A request that has not finished after this long is taken to have died; its key may be used again.
@@ -52,19 +54,28 @@ class IdempotencyRecordFields(SQLModel):
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
 
 
-def fingerprint(request: Request, payload: BaseModel) -> str:
-    """What the key promises: the same method, path and body."""
-    body = json.dumps(payload.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def fingerprint(request: Request, payload: BaseModel | Any) -> str:
+    """What the key promises: the same method, path and body (a JSON value, or a model as JSON)."""
+    value = payload.model_dump(mode="json") if isinstance(payload, BaseModel) else payload
+    body = json.dumps(value, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(f"{request.method} {request.url.path}\n{body}".encode()).hexdigest()
 
 
-# A create answers its object, or its object and a status other than the default (an upsert that found it: 200).
-Create = Callable[[AsyncSession], Awaitable[BaseModel | tuple[BaseModel, int]]]
+async def _body_of(request: Request) -> Any:
+    """The request's JSON body as a value (the route has parsed it already, so it is valid JSON)."""
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return raw.decode("utf-8", "replace")
 
 
-def _outcome(result: BaseModel | tuple[BaseModel, int], default_status: int) -> tuple[dict[str, Any], int]:
-    model, status = result if isinstance(result, tuple) else (result, default_status)
-    return model.model_dump(mode="json"), status
+class Replayed(Exception):
+    """Raised by the dependency when the key was used before: `IdempotentRoute` answers `response` instead."""
+
+    def __init__(self, response: JSONResponse) -> None:
+        super().__init__("replayed")
+        self.response = response
 
 
 class IdempotentRunner:
@@ -99,38 +110,25 @@ class IdempotentRunner:
                 logging.getLogger("cxloop.idempotency").exception("purging expired Idempotency-Keys failed")
             await pause(stop, seconds=every)
 
-    async def run(
-        self,
-        *,
-        request: Request,
-        principal: Principal,
-        key: str | None,
-        payload: BaseModel,
-        create: Create,
-        status_code: int = 201,
-    ) -> JSONResponse:
-        """Run `create` in its own transaction, at most once per (org, caller, key)."""
-        if key is None:
-            async with self.db.sessions() as session, session.begin():
-                body, status = _outcome(await create(session), status_code)
-            return JSONResponse(body, status_code=status)
-        ident = {"org": principal.org, "caller": principal.sub, "key": key}
-        replay = await self._claim(ident, fingerprint(request, payload))
+    async def claim(self, ident: dict[str, str], print_: str) -> None:
+        """Record the key as in flight, or raise the replay, 422 or 409 that an earlier use calls for."""
+        replay = await self._claim(ident, print_)
         if replay is not None:
-            return replay
-        try:
-            async with self.db.sessions() as session, session.begin():
-                body, status = _outcome(await create(session), status_code)
-                await session.exec(
-                    update(self.table)
-                    .where(*self._match(ident))
-                    .values(state="done", status_code=status, response_body=body)
-                    .execution_options(synchronize_session=False)  # no record is loaded in this session
-                )
-        except BaseException:
-            await self._release(ident)
-            raise
-        return JSONResponse(body, status_code=status)
+            raise Replayed(replay)
+
+    async def record(self, session: AsyncSession, ident: dict[str, str], response: Response) -> None:
+        """Remember the answer in the request's own transaction: it is kept exactly when the create is."""
+        body = json.loads(bytes(response.body)) if response.body else None
+        await session.exec(
+            update(self.table)
+            .where(*self._match(ident))
+            .values(state="done", status_code=response.status_code, response_body=body)
+            .execution_options(synchronize_session=False)  # no record is loaded in this session
+        )
+
+    async def release(self, ident: dict[str, str]) -> None:
+        """Forget an in-flight key whose request failed, so that a retry may use it again."""
+        await self._release(ident)
 
     def _match(self, ident: dict[str, str]) -> list[Any]:
         return [col(getattr(self.table, name)) == value for name, value in ident.items()]
@@ -176,10 +174,59 @@ class IdempotentRunner:
             await session.exec(delete(self.table).where(*self._match(ident), col(self.table.state) == "in_flight"))
 
 
-async def get_idempotency(request: Request) -> IdempotentRunner:
+def get_idempotency(request: Request) -> IdempotentRunner:
     """The idempotent runner of the app serving this request."""
     runner: IdempotentRunner = request.app.state.idempotency
     return runner
 
 
-IdempotencyDep = Annotated[IdempotentRunner, Depends(get_idempotency)]
+_CLAIM = "cxloop.idempotency_claim"
+
+
+async def idempotent_session(
+    request: Request,
+    principal: Annotated[Principal, Depends(current_principal)],
+    key: IdempotencyKeyHeader = None,
+) -> AsyncIterator[AsyncSession]:
+    """The request's session, at most once per (org, caller, key): claims the key before, releases it on error.
+
+    `IdempotentRoute` records the answer in this session before it commits, and answers a replay instead of
+    calling the handler; without a key this is the plain session dependency.
+    """
+    runner = get_idempotency(request)
+    ident = None if key is None else {"org": principal.org, "caller": principal.sub, "key": key}
+    if ident is not None:
+        await runner.claim(ident, fingerprint(request, await _body_of(request)))
+    try:
+        async with asynccontextmanager(get_session)(request) as session:
+            if ident is not None:
+                request.scope[_CLAIM] = (runner, ident, session)
+            yield session
+    except BaseException:
+        if ident is not None:
+            await runner.release(ident)
+        raise
+
+
+# The one session of a creating route; the route's router uses `route_class=IdempotentRoute`.
+IdempotentSession = Annotated[AsyncSession, Depends(idempotent_session, scope="function")]
+
+
+class IdempotentRoute(APIRoute):
+    """A route whose `IdempotentSession` remembers its answer (in the same transaction) and replays it."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def handle(request: Request) -> Response:
+            try:
+                response = await handler(request)
+            except Replayed as replay:
+                return replay.response
+            claim = request.scope.get(_CLAIM)
+            if claim is not None and response.status_code < 400:
+                runner, ident, session = claim
+                await runner.record(session, ident, response)
+            return response
+
+        return handle

@@ -3,14 +3,36 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any, ClassVar
 
-from sqlalchemy import insert
+from sqlalchemy import event, insert
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from shared.db import OUTBOX_STAGED, JSONType, UTCDateTime, utcnow
+from shared.db import Database, JSONType, UTCDateTime, utcnow
 from shared.events import EventEnvelope, subscribers_of
+
+_STAGED = "cxloop.outbox_staged"  # session.info flag: this transaction added outbox rows to deliver
+_LISTENERS = "cxloop.outbox_listeners"  # Database.info: who to wake after such a commit
+
+
+def on_outbox_commit(db: Database, listener: Callable[[], None]) -> None:
+    """Call `listener` (a dispatcher's wake-up) after each commit of a session of `db` that staged events."""
+    db.info.setdefault(_LISTENERS, []).append(listener)
+
+
+@event.listens_for(Session, "after_commit")
+def _outbox_committed(session: Session) -> None:
+    if session.info.pop(_STAGED, False):
+        for listener in session.info.get(_LISTENERS, ()):
+            listener()
+
+
+@event.listens_for(Session, "after_rollback")
+def _outbox_rolled_back(session: Session) -> None:
+    session.info.pop(_STAGED, None)
 
 
 class OutboxEventFields(SQLModel):
@@ -68,7 +90,7 @@ def add_event(session: AsyncSession, table: type[OutboxEventFields], envelope: E
     """Stage `envelope` in the outbox of the current transaction: it is sent only if the change commits."""
     row = outbox_row(table, envelope)
     if row["destinations"]:
-        session.info[OUTBOX_STAGED] = True  # the dispatcher of this process looks at once after the commit
+        session.info[_STAGED] = True  # the dispatcher of this process looks at once after the commit
     session.add(table(**row))
 
 
@@ -78,5 +100,5 @@ async def insert_events(session: AsyncSession, table: type[OutboxEventFields], e
     if not rows:
         return
     if any(row["destinations"] for row in rows):
-        session.info[OUTBOX_STAGED] = True
+        session.info[_STAGED] = True
     await session.exec(insert(table.__table__), params=rows)  # type: ignore[attr-defined, call-overload]

@@ -1,53 +1,43 @@
-"""In-process rate limits: a token bucket per key (a client address, an invitation token), as dependencies.
+"""Rate limits shared by every replica: counters per key and minute in the service's own database.
 
-Limits are per process: every replica, and every uvicorn worker, keeps its own buckets, so N processes
-together allow up to N times the configured rate. The client address is the one uvicorn reports: behind a
-reverse proxy, run uvicorn with `--proxy-headers --forwarded-allow-ips=<the proxy>` so that it is the
-caller's address and not the proxy's (otherwise every caller shares one bucket).
+A sliding-window counter: each (bucket, key, minute) row counts the requests of that minute; a request is
+allowed while this minute's count plus the previous minute's, weighted by the part of it still inside the
+last 60 seconds, stays within the limit. One upsert and one read per request, in a short transaction of its
+own (a refused or failed request still counts). Keys are stored hashed (an invitation token is a
+credential). The table is declared once here (`RateLimitFields`) and created by each service that limits.
+
+The client address is the one uvicorn reports: behind a reverse proxy, set `CXLOOP_FORWARDED_ALLOW_IPS` to
+the proxy's address so that `cxloop serve` trusts its `X-Forwarded-For` (otherwise every caller shares the
+proxy's bucket; forwarded headers from anyone else are ignored).
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 
 from fastapi import Request
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import Field, SQLModel
 
+from shared.db import Database
 from shared.errors import TooManyRequests
 
 KeyFunc = Callable[[Request], str | None]
 Rate = int | Callable[[Request], int]
-MAX_KEYS = 100_000
+WINDOW_SECONDS = 60
 
 
-class TokenBuckets:
-    """Token buckets by key: each holds up to `per_minute` tokens and regains `per_minute` tokens a minute.
+class RateLimitFields(SQLModel):
+    """Columns of a service's `rate_limits` table: requests per bucket, hashed key and minute."""
 
-    At most `max_keys` buckets are kept; the least recently used one is forgotten first (a forgotten key
-    starts again with a full bucket), so memory stays bounded whatever keys callers send.
-    """
-
-    def __init__(self, *, max_keys: int = MAX_KEYS, clock: Callable[[], float] = time.monotonic) -> None:
-        self._buckets: OrderedDict[str, tuple[float, float]] = OrderedDict()  # key -> (tokens, when)
-        self.max_keys = max_keys
-        self.clock = clock
-
-    def take(self, key: str, per_minute: int) -> float:
-        """Take one token for `key`: 0.0 when allowed, else the seconds until a token is available again."""
-        now, capacity = self.clock(), float(per_minute)
-        rate = capacity / 60.0
-        tokens, when = self._buckets.pop(key, (capacity, now))
-        tokens = min(capacity, tokens + max(0.0, now - when) * rate)
-        allowed = tokens >= 1.0
-        self._buckets[key] = (tokens - 1.0 if allowed else tokens, now)
-        if len(self._buckets) > self.max_keys:
-            self._buckets.popitem(last=False)
-        return 0.0 if allowed else (1.0 - tokens) / rate
-
-    def __len__(self) -> int:
-        return len(self._buckets)
+    bucket: str = Field(primary_key=True, max_length=40)
+    key_hash: str = Field(primary_key=True, max_length=64)
+    minute: int = Field(primary_key=True, index=True, description="Unix time // 60")
+    hits: int = 0
 
 
 def client_address(request: Request) -> str | None:
@@ -65,23 +55,46 @@ def path_param(name: str) -> KeyFunc:
     return key
 
 
-def buckets(request: Request, bucket_name: str) -> TokenBuckets:
-    """The app's buckets named `bucket_name` (created on first use; each app, and process, has its own)."""
-    registry: dict[str, TokenBuckets] | None = getattr(request.app.state, "rate_limit_buckets", None)
-    if registry is None:
-        registry = request.app.state.rate_limit_buckets = {}
-    if bucket_name not in registry:
-        registry[bucket_name] = TokenBuckets()
-    return registry[bucket_name]
+async def take(
+    db: Database, table: type[RateLimitFields], *, bucket: str, key: str, per_minute: int, now: float | None = None
+) -> float:
+    """Count one request for `key`: 0.0 when allowed, else the seconds until one would be."""
+    now = time.time() if now is None else now
+    window, into = divmod(now, WINDOW_SECONDS)
+    minute, key_hash = int(window), hashlib.sha256(key.encode()).hexdigest()
+    core = table.__table__  # type: ignore[attr-defined]
+    this_key = (core.c.bucket == bucket, core.c.key_hash == key_hash)
+    insert = (postgresql if db.is_postgres else sqlite).insert(core)
+    upsert = insert.values(bucket=bucket, key_hash=key_hash, minute=minute, hits=1).on_conflict_do_update(
+        index_elements=["bucket", "key_hash", "minute"], set_={"hits": core.c.hits + 1}
+    )
+    async with db.sessions() as session, session.begin():
+        hits = (await session.exec(upsert.returning(core.c.hits))).scalar_one()  # type: ignore[call-overload]
+        earlier = select(core.c.hits).where(*this_key, core.c.minute == minute - 1)
+        previous = (await session.exec(earlier)).scalar_one_or_none() or 0  # type: ignore[call-overload]
+        if hits == 1:  # the first request of a key this minute: forget this bucket's older minutes
+            stale = delete(core).where(core.c.bucket == bucket, core.c.minute < minute - 1)
+            await session.exec(stale)  # type: ignore[call-overload]
+    return _wait(hits=hits, previous=previous, into=into, per_minute=per_minute)
+
+
+def _wait(*, hits: int, previous: int, into: float, per_minute: int) -> float:
+    """0.0 when `hits` this minute plus the previous minute's share of the window fit; else the seconds to wait."""
+    if previous * (1.0 - into / WINDOW_SECONDS) + hits <= per_minute:
+        return 0.0
+    if hits > per_minute or previous == 0:  # this minute alone is over: the next one, at least
+        return WINDOW_SECONDS - into
+    # over with the previous minute's tail: until enough of it has slid out of the window
+    return max(1.0, WINDOW_SECONDS * (1.0 - (per_minute - hits) / previous) - into)
 
 
 def rate_limit(
-    bucket_name: str, per_minute: Rate, *, key: KeyFunc = client_address
+    bucket_name: str, per_minute: Rate, *, table: type[RateLimitFields], key: KeyFunc = client_address
 ) -> Callable[[Request], Awaitable[None]]:
     """A dependency allowing `per_minute` requests a minute per key (the client address unless told); else 429.
 
     `per_minute` may be a function of the request, to read it from the app's settings. The 429 is a
-    problem+json with `Retry-After` (whole seconds).
+    problem+json with `Retry-After` (whole seconds). The counters live in `table`, in the app's database.
     """
 
     async def limit(request: Request) -> None:
@@ -89,7 +102,8 @@ def rate_limit(
         if value is None:
             return
         allowed = per_minute(request) if callable(per_minute) else per_minute
-        wait = buckets(request, bucket_name).take(value, allowed)
+        db: Database = request.app.state.db
+        wait = await take(db, table, bucket=bucket_name, key=value, per_minute=allowed)
         if wait > 0:
             seconds = max(1, math.ceil(wait))
             raise TooManyRequests(

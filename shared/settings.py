@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import AliasChoices, Field, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEVELOPMENT_SECRET = "cxloop-development-secret-do-not-use-in-production"  # noqa: S105 - a known dev default
@@ -27,8 +29,21 @@ class CommonSettings(BaseSettings):
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     jwt_signing_key_file: str | None = None
     jwt_signing_kid: str | None = None
+    service_jwt_secret: str | None = Field(
+        default=None,
+        description="Signs the services' own tokens (HS256); required in production, derived from the JWT secret "
+        "elsewhere",
+    )
     cors_origins: list[str] = Field(default_factory=list)
     max_body_bytes: int = Field(default=5 * 1024 * 1024, ge=1024)
+    max_header_bytes: int = Field(
+        default=32 * 1024, ge=8 * 1024, description="`cxloop serve`: a longer request line and headers get 431"
+    )
+    forwarded_allow_ips: str = Field(
+        default="",
+        description="`cxloop serve`: comma-separated proxy addresses whose X-Forwarded-For/-Proto are trusted "
+        "(default: none; `*` trusts every client)",
+    )
     log_level: str = "INFO"
     webhooks_allow_private: bool = Field(
         default=False, description="Allow webhook URLs on loopback/private networks (tests, local development)"
@@ -51,6 +66,28 @@ class CommonSettings(BaseSettings):
     loop_api_url: str = Field(
         default="http://127.0.0.1:8003", validation_alias=AliasChoices("LOOP_API_URL", "CXLOOP_LOOP_API_URL")
     )
+
+    @field_validator("service_jwt_secret")
+    @classmethod
+    def _unset_when_empty(cls, value: str | None) -> str | None:
+        return value or None
+
+    def service_secret(self) -> str:
+        """The key of service tokens: its own setting, else (development, tests) one derived from the JWT secret."""
+        if self.service_jwt_secret:
+            return self.service_jwt_secret
+        return hmac.new(self.jwt_secret.encode(), b"cxloop service tokens", hashlib.sha256).hexdigest()
+
+    @model_validator(mode="after")
+    def _refuse_weak_service_secret(self) -> CommonSettings:
+        secret = self.service_jwt_secret
+        if secret is not None and len(secret.encode()) < MIN_SECRET_BYTES:
+            raise ValueError(f"CXLOOP_SERVICE_JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes")
+        if secret is not None and secret == self.jwt_secret:
+            raise ValueError("CXLOOP_SERVICE_JWT_SECRET must differ from CXLOOP_JWT_SECRET")
+        if self.env == "production" and secret is None:
+            raise ValueError("CXLOOP_ENV=production needs CXLOOP_SERVICE_JWT_SECRET (the key of service tokens)")
+        return self
 
     @model_validator(mode="after")
     def _refuse_weak_secrets(self) -> CommonSettings:

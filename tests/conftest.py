@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from cxloop.migrations import upgrade
 from cxloop.services import SERVICES
-from shared.auth import SCOPES, mint_token
+from shared.auth import SCOPES, SERVICE_SCOPES, mint_service_token, mint_token
 from shared.settings import CommonSettings
 
 TEST_SECRET = "test-secret-for-cxloop-tests-only-0123456789"
@@ -152,9 +152,18 @@ async def loop_client(loop_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
 TokenFactory = Callable[..., dict[str, str]]
 
 
+def service_headers(service: str = "survey_api") -> dict[str, str]:
+    """The Authorization header of a service token naming `service` (for the internal endpoints)."""
+    return {"Authorization": f"Bearer {mint_service_token(common_settings(), service=service)}"}
+
+
 @pytest.fixture
 def auth() -> TokenFactory:
-    """`auth(org=, scopes=, units=, sub=)` → the Authorization header of a valid test token."""
+    """`auth(org=, scopes=, units=, sub=)` → the Authorization header of a valid test token.
+
+    Asking for `events:write` gives a service token named `sub` instead (no org): a tenant's token cannot
+    carry it.
+    """
 
     def headers(
         org: str = "acme",
@@ -163,6 +172,8 @@ def auth() -> TokenFactory:
         sub: str = "tester",
     ) -> dict[str, str]:
         scope_list = scopes.split() if isinstance(scopes, str) else list(scopes)
+        if set(scope_list) & set(SERVICE_SCOPES):
+            return service_headers(sub)
         token = mint_token(common_settings(), org=org, sub=sub, scopes=scope_list, units=units)
         return {"Authorization": f"Bearer {token}"}
 

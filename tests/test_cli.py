@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from cxloop import cli
 from cxloop.migrations import upgrade
-from shared.auth import Principal, TokenVerifier
+from shared.auth import Principal, ServicePrincipal, TokenVerifier
 from tests.conftest import TEST_SECRET, common_settings
 
 
@@ -26,6 +26,23 @@ def test_token_prints_a_verifiable_token(monkeypatch: pytest.MonkeyPatch) -> Non
     assert result.exit_code == 0, result.output
     principal = TokenVerifier(common_settings()).verify(result.output.strip())
     assert principal == Principal(sub="ann", org="acme", scopes=frozenset({"metrics:read"}), units=("emea", "amer/us"))
+
+
+def test_token_service_mints_a_service_token_and_tenant_tokens_never_carry_events_write(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("CXLOOP_JWT_SECRET", TEST_SECRET)
+    cli.get_common_settings.cache_clear()
+    try:
+        service = CliRunner().invoke(cli.app, ["token", "--service", "replay-tool"])
+        refused = CliRunner().invoke(cli.app, ["token", "--scope", "metrics:read events:write"])
+    finally:
+        cli.get_common_settings.cache_clear()
+    assert service.exit_code == 0, service.output
+    caller = TokenVerifier(common_settings()).identify(service.output.strip())
+    assert caller == ServicePrincipal(service="replay-tool", scopes=frozenset({"events:write"}))
+    assert refused.exit_code == 2
+    assert "events:write" in refused.output
 
 
 def test_migrate_one_service_uses_its_database_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

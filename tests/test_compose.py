@@ -12,6 +12,7 @@ from cxloop.services import SERVICES
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {
     "CXLOOP_JWT_SECRET",
+    "CXLOOP_SERVICE_JWT_SECRET",
     "CXLOOP_JWT_ISSUER",
     "CXLOOP_JWT_AUDIENCE",
     "CXLOOP_ENV",

@@ -6,8 +6,10 @@ import datetime as dt
 
 from fastapi import FastAPI
 
+from services.loop_api.cases import routes as cases
+from services.loop_api.cases.sweeper import sweep_loop
 from services.loop_api.clock import Clock
-from services.loop_api.intake import make_handler
+from services.loop_api.events import event_handlers
 from services.loop_api.models import (
     IdempotencyRecord,
     InboxEvent,
@@ -16,11 +18,12 @@ from services.loop_api.models import (
     Webhook,
     WebhookDelivery,
 )
-from services.loop_api.routes import cases, root_causes, rules, teams
-from services.loop_api.schemas.settings import LoopOrgSettings
+from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.root_causes import routes as root_causes
+from services.loop_api.rules import routes as rules
 from services.loop_api.settings import LoopSettings, get_settings
-from services.loop_api.sweeper import sweep_loop
-from shared.app import EventConsumer, create_service_app
+from services.loop_api.teams import routes as teams
+from shared.app import EventConsumer, ServiceSpec, create_service_app
 
 
 def create_app(settings: LoopSettings | None = None) -> FastAPI:
@@ -28,22 +31,20 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     clock = Clock()
     max_age = dt.timedelta(days=settings.case_max_response_age_days)
-    app = create_service_app(
+    spec = ServiceSpec(
         title="cxloop loop_api",
         description="Act: close the loop with cases, SLAs, root causes and action plans.",
-        settings=settings,
+        source="loop",
         routers=[rules.router, teams.router, cases.router, root_causes.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
-        source="loop",
         org_settings_model=LoopOrgSettings,
-        consumer=EventConsumer(
-            inbox=InboxEvent, accepts=("response.", "contact.erased"), handler=make_handler(clock, max_age)
-        ),
+        consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(clock, max_age)),
         background=[sweep_loop],
         webhooks=(Webhook, WebhookDelivery),
     )
+    app = create_service_app(spec, settings)
     app.state.clock = clock
     return app
 

@@ -1,30 +1,23 @@
 """The closed-loop figures of a scorecard, asked of loop_api over HTTP (metrics holds no case data).
 
-One `GET /v1/cases/stats` with a short-lived service token carrying the caller's org and units, and a short
-timeout: when loop_api is down or slow, the scorecard still renders without them and says so (`degraded`).
-An answer is remembered for a minute, the scorecard's own `max-age`, so a polling app costs loop_api one
-request a minute per scope, and the scorecard stays a rollup read.
+One `GET /v1/cases/stats` through loop_api's client (shared.clients) with a short-lived service token carrying
+the caller's org and units, and a short timeout: when loop_api is down or slow, the scorecard still renders
+without them and says so (`degraded`). An answer is remembered for a minute, the scorecard's own `max-age`,
+so a polling app costs loop_api one request a minute per scope, and the scorecard stays a rollup read.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
-
-import httpx
 
 from services.metrics_api.period import Period
 from services.metrics_api.schemas.scorecards import ScorecardCases
-from shared.auth import Principal, mint_token
-from shared.settings import CommonSettings
+from shared.auth import Principal
+from shared.clients import LoopClient
 
-logger = logging.getLogger("cxloop.metrics.cases")
 TIMEOUT_SECONDS = 1.5
-TOKEN_SECONDS = 60
 CACHE_SECONDS = 60.0
 CACHE_ENTRIES = 4096
 CacheKey = tuple[str, tuple[str, ...] | None, str | None, dt.date, dt.date]
@@ -38,29 +31,13 @@ def period_instants(period: Period) -> tuple[dt.datetime, dt.datetime]:
 
 
 async def case_figures(
-    client: httpx.AsyncClient, settings: CommonSettings, principal: Principal, unit: str | None, period: Period
+    loop: LoopClient, principal: Principal, unit: str | None, period: Period
 ) -> ScorecardCases | None:
     """Cases opened in the period for the unit (or the caller's units), or None when loop_api did not answer."""
-    token = mint_token(
-        settings,
-        org=principal.org,
-        sub=f"metrics_api:{principal.sub}",
-        scopes=["cases:read"],
-        units=sorted(principal.units) if principal.units is not None else None,
-        ttl_seconds=TOKEN_SECONDS,
-    )
     start, end = period_instants(period)
-    params = {"from": start.isoformat(), "to": end.isoformat()} | ({"unit": unit} if unit else {})
-    headers = {"Authorization": f"Bearer {token}"}
-    try:
-        answer = await client.get("/v1/cases/stats", params=params, headers=headers, timeout=TIMEOUT_SECONDS)
-    except httpx.HTTPError as exc:
-        logger.warning("loop_api did not answer for the scorecard's case figures: %s", exc)
+    overall = await loop.case_stats(principal=principal, start=start, end=end, unit=unit)
+    if overall is None:
         return None
-    if answer.status_code != 200:
-        logger.warning("loop_api answered %s for the scorecard's case figures", answer.status_code)
-        return None
-    overall: dict[str, Any] = answer.json()["overall"]
     return ScorecardCases(
         opened=overall["cases"],
         first_contacts=overall["first_contacts"],
@@ -76,8 +53,7 @@ async def case_figures(
 class CaseFigures:
     """Case figures for scorecards, each answer kept for `ttl` seconds (failures are not kept: asked again)."""
 
-    settings: CommonSettings
-    client: Callable[[], httpx.AsyncClient | None]  # looked up per call: the dispatcher's client for `loop`
+    loop: LoopClient
     ttl: float = CACHE_SECONDS
     kept: dict[CacheKey, tuple[float, ScorecardCases]] = field(default_factory=dict)
 
@@ -89,10 +65,7 @@ class CaseFigures:
         held = self.kept.get(key)
         if held is not None and held[0] > now:
             return held[1]
-        client = self.client()
-        if client is None:
-            return None
-        figures = await case_figures(client, self.settings, principal, unit, period)
+        figures = await case_figures(self.loop, principal, unit, period)
         if figures is not None:
             if len(self.kept) >= CACHE_ENTRIES:
                 self.kept = {k: v for k, v in self.kept.items() if v[0] > now}

@@ -59,6 +59,7 @@ async def _questions(session: AsyncSession, ask: Ask) -> list[Question]:
         select(t.question, t.kind, func.max(t.scale_max), answers)
         .where(t.org == ask.scope.org, one_of(t.unit, ask.scope.roots), t.survey_id == ask.filters.survey_id)
         .where(one_of(t.kind, OUTCOME_KINDS), _rollup_period(QUESTION_TABLE, ask.period, None))
+        .where(*ask.filters.population(QUESTION_TABLE))
         .group_by(t.question, t.kind)
         .having(answers > 0)
     )
@@ -86,7 +87,7 @@ async def _score_vectors(session: AsyncSession, ask: Ask, keys: list[str]) -> Sc
     responses gave each: one query, the per-response pivot counted by vector (scores are a few small integers,
     so a million responses become far fewer rows)."""
     where = [*_fact_filters(FACTS, ask.scope, ask.filters), *_facts_period(FACTS, ask.period, "day", "submitted_at")]
-    where.append(one_of(FACTS.c.question, keys))
+    where += [one_of(FACTS.c.question, keys), *ask.filters.population(FACTS)]
     columns = [func.max(case((FACTS.c.question == key, FACTS.c.score))).label(f"s{i}") for i, key in enumerate(keys)]
     pivot = select(*columns).where(*where).group_by(FACTS.c.response_id).subquery()
     vectors = [pivot.c[f"s{i}"] for i in range(len(keys))]
@@ -197,4 +198,5 @@ async def drivers_answer(
         "survey_id": ask.filters.survey_id,
     }
     head |= {"unit": ask.unit, "period": ask.period.describe(), "min_sample": ask.min_sample}
+    head["audience"] = ask.filters.audience
     return head | _figures(attributes, scores, ask.min_sample)

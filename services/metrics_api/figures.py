@@ -9,11 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from services.metrics_api import stats
+from services.metrics_api import inference
 
 BELOW_MIN_SAMPLE = "below_min_sample"
 SIGNIFICANCE = 0.05
-DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7)}
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+# What an anonymous (employee) answer below the minimum sample hides besides its value: every count.
+COUNTS = (
+    *("n", "promoters", "passives", "detractors", "satisfied", "top_box", "top2_box", "easy"),
+    *("completed", "delivered", "histogram"),
+)
 
 
 @dataclass
@@ -35,7 +40,7 @@ class Sample:
 
 
 def _interval(low: float, high: float) -> dict[str, float]:
-    return {"low": low, "high": high, "level": stats.LEVEL}
+    return {"low": low, "high": high, "level": inference.LEVEL}
 
 
 def _below(figures: dict[str, Any], n: int, min_sample: int) -> bool:
@@ -56,12 +61,12 @@ def nps_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     if _below(figures, n, min_sample):
         return figures
     figures.update(
-        value=stats.nps(promoters, detractors, n),
+        value=inference.nps(promoters, detractors, n),
         promoters_pct=100.0 * promoters / n,
         passives_pct=100.0 * passives / n,
         detractors_pct=100.0 * detractors / n,
-        moe=stats.Z95 * stats.nps_se(promoters, detractors, n),
-        ci=_interval(*stats.nps_interval(promoters, detractors, n)),
+        moe=inference.Z95 * inference.nps_se(promoters, detractors, n),
+        ci=_interval(*inference.nps_interval(promoters, detractors, n)),
     )
     return figures
 
@@ -82,26 +87,45 @@ def csat_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     figures.update(satisfied=satisfied, top_box=h[high], top_box_pct=None)
     if _below(figures, n, min_sample):
         return figures
-    low_p, high_p = stats.wilson(satisfied, n)
+    low_p, high_p = inference.wilson(satisfied, n)
     figures.update(
         value=100.0 * satisfied / n,
-        mean=stats.mean_and_variance(h)[0],
+        mean=inference.mean_and_variance(h)[0],
         top_box_pct=100.0 * h[high] / n,
         ci=_interval(100.0 * low_p, 100.0 * high_p),
     )
     return figures
 
 
+def _mean_figures(figures: dict[str, Any], h: list[int]) -> None:
+    """The mean as the value, with its t interval (df = n - 1; none for a single answer)."""
+    mean, variance = inference.mean_and_variance(h)
+    ci = _interval(*inference.t_interval(mean, variance, figures["n"])) if variance is not None else None
+    figures.update(value=mean, mean=mean, ci=ci)
+
+
 def ces_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
-    """CES: the mean score with its t interval (df = n - 1); `easy` = the three highest points."""
+    """CES: the mean score with its t interval; `easy` = the points above the scale's midpoint (5-7 of 1-7)."""
     figures, h, high = _scale_figures(sample, "ces")
-    n, easy = figures["n"], sum(h[high - 2 : high + 1])
+    middle = (figures["scale_min"] + high) / 2
+    n, easy = figures["n"], sum(count for score, count in enumerate(h) if middle < score <= high)
     figures.update(easy=easy, easy_pct=None)
     if _below(figures, n, min_sample):
         return figures
-    mean, variance = stats.mean_and_variance(h)
-    ci = _interval(*stats.t_interval(mean, variance, n)) if variance is not None else None
-    figures.update(value=mean, mean=mean, easy_pct=100.0 * easy / n, ci=ci)
+    _mean_figures(figures, h)
+    figures["easy_pct"] = 100.0 * easy / n
+    return figures
+
+
+def rating_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """Rating: the mean score with its t interval; top box (highest point) and top-2-box (two highest) in %."""
+    figures, h, high = _scale_figures(sample, "rating")
+    n, top2 = figures["n"], h[high] + h[high - 1]
+    figures.update(top_box=h[high], top_box_pct=None, top2_box=top2, top2_box_pct=None)
+    if _below(figures, n, min_sample):
+        return figures
+    _mean_figures(figures, h)
+    figures.update(top_box_pct=100.0 * h[high] / n, top2_box_pct=100.0 * top2 / n)
     return figures
 
 
@@ -112,17 +136,31 @@ def rate_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     figures.update(completed=completed, delivered=delivered)
     if _below(figures, delivered, min_sample):
         return figures
-    low_p, high_p = stats.wilson(completed, delivered)
+    low_p, high_p = inference.wilson(completed, delivered)
     figures.update(value=100.0 * completed / delivered, ci=_interval(100.0 * low_p, 100.0 * high_p))
     return figures
 
 
-FIGURES = {"nps": nps_figures, "csat": csat_figures, "ces": ces_figures, "response_rate": rate_figures}
+FIGURES = {
+    "nps": nps_figures,
+    "csat": csat_figures,
+    "ces": ces_figures,
+    "rating": rating_figures,
+    "response_rate": rate_figures,
+}
 
 
-def figures_of(metric: str, sample: Sample, min_sample: int) -> dict[str, Any]:
-    """The figures of `metric` for `sample`."""
-    return FIGURES[metric](sample, min_sample)
+def sample_n(metric: str, sample: Sample) -> int:
+    """The sample size of a sample: its answers (response rate: its delivered invitations)."""
+    return sample.counts[1] if metric == "response_rate" else sum(sample.counts)
+
+
+def figures_of(metric: str, sample: Sample, min_sample: int, *, anonymous: bool = False) -> dict[str, Any]:
+    """The figures of `metric` for `sample`; `anonymous` (employees): below the minimum sample, no counts either."""
+    figures = FIGURES[metric](sample, min_sample)
+    if anonymous and figures.get("reason") == BELOW_MIN_SAMPLE:
+        figures.update({name: None for name in COUNTS if name in figures})
+    return figures
 
 
 def _nps_triple(sample: Sample) -> tuple[int, int, int]:
@@ -132,17 +170,17 @@ def _nps_triple(sample: Sample) -> tuple[int, int, int]:
 
 def _p_value(metric: str, first: Sample, second: Sample) -> float | None:
     if metric == "nps":
-        return stats.nps_test(_nps_triple(first), _nps_triple(second))
+        return inference.nps_test(_nps_triple(first), _nps_triple(second))
     if metric == "response_rate":
-        return stats.proportion_test(first.counts[0], first.counts[1], second.counts[0], second.counts[1])
+        return inference.proportion_test(first.counts[0], first.counts[1], second.counts[0], second.counts[1])
     high = (first.scale or DEFAULT_SCALES[metric])[1]
     if metric == "csat":
         ones = [(s.counts[high] + s.counts[high - 1], sum(s.counts)) for s in (first, second)]
-        return stats.proportion_test(ones[0][0], ones[0][1], ones[1][0], ones[1][1])
-    (m_1, v_1), (m_2, v_2) = stats.mean_and_variance(first.counts), stats.mean_and_variance(second.counts)
+        return inference.proportion_test(ones[0][0], ones[0][1], ones[1][0], ones[1][1])
+    (m_1, v_1), (m_2, v_2) = inference.mean_and_variance(first.counts), inference.mean_and_variance(second.counts)
     if v_1 is None or v_2 is None:
         return None
-    return stats.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
+    return inference.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
 
 
 def comparison(metric: str, first: Sample, second: Sample, min_sample: int) -> dict[str, Any]:

@@ -13,10 +13,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import Table, case, delete, insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -24,18 +23,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.metrics_api.models import ErasedContact, InvitationFact, ReasonFact, ResponseState, ScoreFact
 from services.metrics_api.rollups import DIMENSIONS, FactDims, RollupDeltas, org_zone
 from services.metrics_api.sql import dialect_insert, insert_missing, upsert_replacing
-from shared.events import (
-    CONTACT_ERASED,
-    RESPONSE_COMPLETED,
-    RESPONSE_UPDATED,
-    ContactErasedData,
-    EventEnvelope,
-    InvitationData,
-    ResponseData,
-)
+from shared.consumer import Received
+from shared.events import ContactErasedData, InvitationData, ResponseData
 
 logger = logging.getLogger("cxloop.metrics.ingest")
-M = TypeVar("M", bound=BaseModel)
 
 FACTS: Table = ScoreFact.__table__  # type: ignore[attr-defined]
 REASONS: Table = ReasonFact.__table__  # type: ignore[attr-defined]
@@ -47,6 +38,8 @@ SCORED_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ce
 DELIVERED_OR_LATER = frozenset({"delivered", "opened", "displayed", "started", "completed"})
 INVITATION_TIMES = ("invited_at", "sent_at", "delivered_at", "completed_at", "bounced_at")
 CHUNK = 1000
+CUSTOMERS, EMPLOYEES = "customers", "employees"
+STANDARD, FOLLOWUP = "standard", "followup"
 
 
 class State(NamedTuple):
@@ -71,23 +64,6 @@ class Zones:
         return self.known[org]
 
 
-async def handle_events(session: AsyncSession, events: list[EventEnvelope]) -> None:
-    """The consumer's batch handler: the new events of a batch, erasures first so later copies stay anonymous."""
-    zones = Zones(session)
-    await apply_erasures(session, [e for e in events if e.type == CONTACT_ERASED])
-    await apply_responses(session, [e for e in events if e.type in (RESPONSE_COMPLETED, RESPONSE_UPDATED)], zones)
-    await apply_invitations(session, [e for e in events if e.type.startswith("invitation.")], zones)
-
-
-def _parse(model: type[M], event: EventEnvelope) -> M | None:
-    # A malformed event is logged and skipped: raising would make the sender retry the whole batch forever.
-    try:
-        return model.model_validate(event.data)
-    except ValidationError as exc:
-        logger.error("skipping malformed %s event %s: %s", event.type, event.id, exc)
-        return None
-
-
 def _utc(instant: dt.datetime) -> dt.datetime:
     return instant.replace(tzinfo=dt.UTC) if instant.tzinfo is None else instant.astimezone(dt.UTC)
 
@@ -96,12 +72,10 @@ def _chunks(items: Sequence[str]) -> list[Sequence[str]]:
     return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
 
 
-async def apply_erasures(session: AsyncSession, events: list[EventEnvelope]) -> None:
+async def apply_erasures(session: AsyncSession, events: list[Received[ContactErasedData]]) -> None:
     """Drop contact id and attributes from the facts of each erased contact; mark its responses erased."""
-    for event in events:
-        data = _parse(ContactErasedData, event)
-        if data is None:
-            continue
+    for received in events:
+        event, data = received.envelope, received.data
         erased = {"org": event.org, "contact_id": data.contact_id, "erased_at": _utc(data.erased_at)}
         await insert_missing(session, ERASED, [erased], key=["org", "contact_id"])
         of_contact = select(FACTS.c.response_id).where(FACTS.c.org == event.org, FACTS.c.contact_id == data.contact_id)
@@ -119,13 +93,11 @@ async def apply_erasures(session: AsyncSession, events: list[EventEnvelope]) -> 
             )
 
 
-def _newest(events: list[EventEnvelope]) -> dict[str, tuple[str, ResponseData]]:
+def _newest(events: list[Received[ResponseData]]) -> dict[str, tuple[str, ResponseData]]:
     """Per response, the newest state in the batch (by `updated_at`; the later event wins a tie)."""
     newest: dict[str, tuple[str, ResponseData]] = {}
-    for event in events:
-        data = _parse(ResponseData, event)
-        if data is None:
-            continue
+    for received in events:
+        event, data = received.envelope, received.data
         held = newest.get(data.response_id)
         if held is None or _utc(data.updated_at) >= _utc(held[1].updated_at):
             newest[data.response_id] = (event.org, data)
@@ -185,8 +157,10 @@ def facts_of(
         "channel": data.channel,
     }
     common |= {"touchpoint_id": data.touchpoint_id, "unit": data.unit or "", "submitted_at": submitted}
-    common["day"] = submitted.astimezone(zone).date()
+    common |= {"day": submitted.astimezone(zone).date(), **population(data)}
     person: dict[str, Any] = {"contact_id": data.contact_id, "attributes": _snapshot(data.attributes)}
+    if common["audience"] == EMPLOYEES:  # employee answers are anonymous: who answered is never kept here
+        person["contact_id"] = None
     if erased:
         person = {"contact_id": None, "attributes": {}}
     scores: list[dict[str, Any]] = []
@@ -206,6 +180,12 @@ def facts_of(
     return scores, reasons
 
 
+def population(data: ResponseData) -> dict[str, str]:
+    """The audience and purpose of a response's survey, anything unknown read as the defaults."""
+    audience = EMPLOYEES if data.audience == EMPLOYEES else CUSTOMERS
+    return {"audience": audience, "purpose": FOLLOWUP if data.purpose == FOLLOWUP else STANDARD}
+
+
 def dims_of(row: Any) -> FactDims:
     """The rollup dimensions of a fact row (a mapping with those names)."""
     return FactDims(**{name: row[name] for name in DIMENSIONS})
@@ -214,7 +194,7 @@ def dims_of(row: Any) -> FactDims:
 async def _replace_facts(session: AsyncSession, ids: list[str], deltas: RollupDeltas) -> None:
     """Delete the facts of these responses, counting their removal in `deltas`."""
     old = select(*(FACTS.c[c] for c in ("response_id", *DIMENSIONS, "score"))).where(FACTS.c.response_id.in_(ids))
-    reason_columns = ("response_id", "org", "unit", "day", "survey_id", "question", "code")
+    reason_columns = ("response_id", "org", "unit", "day", "audience", "purpose", "survey_id", "question", "code")
     cited = select(*(REASONS.c[c] for c in reason_columns)).where(REASONS.c.response_id.in_(ids))
     scores = (await session.exec(old)).mappings().all()
     count_facts(deltas, scores, (await session.exec(cited)).mappings().all(), sign=-1)
@@ -226,18 +206,19 @@ def count_facts(
     deltas: RollupDeltas, scores: Iterable[Mapping[str, Any]], reasons: Iterable[Mapping[str, Any]], *, sign: int
 ) -> None:
     """Count score facts (and their responses) and reason facts in `deltas`: added (sign 1) or removed (-1)."""
-    responses: dict[str, tuple[str, str, dt.date]] = {}
+    responses: dict[str, tuple[str, str, dt.date, tuple[str, str]]] = {}
     nps: dict[str, list[int]] = {}  # per response, its NPS scores: the reason x NPS score rollup
     for row in scores:
         deltas.add_score(dims_of(row), row["score"], sign)
-        responses[row["response_id"]] = (row["org"], row["unit"], row["day"])
+        responses[row["response_id"]] = (row["org"], row["unit"], row["day"], (row["audience"], row["purpose"]))
         if row["kind"] == "nps":
             nps.setdefault(row["response_id"], []).append(row["score"])
-    for org, unit, day in responses.values():
-        deltas.add_responses(org, unit, day, sign)
+    for org, unit, day, who in responses.values():
+        deltas.add_responses(org, unit, day, who, sign)
     for row in reasons:
-        deltas.add_reasons(row["org"], row["unit"], row["day"], row["code"], sign)
-        cited = FactDims(row["org"], row["unit"], row["day"], row["survey_id"], row["question"], "reasons", 0, 0)
+        who = (row["audience"], row["purpose"])
+        deltas.add_reasons(row["org"], row["unit"], row["day"], who, row["code"], sign)
+        cited = FactDims(row["org"], row["unit"], row["day"], *who, row["survey_id"], row["question"], "reasons", 0, 0)
         for score in nps.get(row["response_id"], ()):
             deltas.add_reason_score(cited, row["code"], score, sign)
 
@@ -251,7 +232,7 @@ async def _erased_contacts(session: AsyncSession, pairs: list[tuple[str, str | N
     return {(org, contact) for org, contact in (await session.exec(query)).all()}
 
 
-async def apply_responses(session: AsyncSession, events: list[EventEnvelope], zones: Zones) -> None:
+async def apply_responses(session: AsyncSession, events: list[Received[ResponseData]], zones: Zones) -> None:
     """Replace each response's facts with those of its newest state, unless an equal or newer one was applied."""
     newest = _newest(events)
     if not newest:
@@ -331,13 +312,11 @@ def _merge_sql(excluded: Any) -> dict[str, Any]:
     return merged
 
 
-async def apply_invitations(session: AsyncSession, events: list[EventEnvelope], zones: Zones) -> None:
+async def apply_invitations(session: AsyncSession, events: list[Received[InvitationData]], zones: Zones) -> None:
     """Upsert each invitation's stage times and latest status (any order of arrival gives the same row)."""
     rows: dict[str, dict[str, Any]] = {}
-    for event in events:
-        data = _parse(InvitationData, event)
-        if data is None:
-            continue
+    for received in events:
+        event, data = received.envelope, received.data
         row = _invitation_row(event.org, data, await zones.of(event.org))
         held = rows.get(data.invitation_id)
         rows[data.invitation_id] = row if held is None else _merged(held, row)

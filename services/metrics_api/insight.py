@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from services.metrics_api.catalog import check_request, survey_catalog
 from services.metrics_api.metrics import MetricRequest, resolve_scope
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import Period, resolve_period
@@ -49,7 +50,8 @@ def _refuse_options(request: MetricRequest) -> None:
 
 
 async def resolve_ask(*, session: AsyncSession, principal: Principal, request: MetricRequest) -> Ask:
-    """The scope (403 outside the token's units), filters (a survey is required) and period of a request."""
+    """The scope (403 outside the token's units), filters (a survey of the audience asked for is required) and
+    period of a request."""
     _refuse_options(request)
     if request.filters.survey_id is None:
         raise invalid("survey_id", "name the survey to analyse", "required")
@@ -58,4 +60,5 @@ async def resolve_ask(*, session: AsyncSession, principal: Principal, request: M
     scope = resolve_scope(principal, request.unit)
     # `question` names the question analysed, not a filter of the score facts.
     filters = replace(request.filters, question=None)
+    check_request(await survey_catalog(session, principal.org), "nps", filters)  # 422: a survey of another audience
     return Ask(scope, filters, period, settings.min_sample, request.unit)

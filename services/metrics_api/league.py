@@ -1,6 +1,7 @@
 """League tables: `group_by=unit&depth=N` ranks every unit at depth N of the tree (`depth=3`: all stores) inside the
-scope, not only the direct children, with its rank, percentile, a test of the unit against the rest of the scope,
-and the unit's own target (if it has one) and whether it is met.
+scope, not only the direct children, with its rank, percentile and a test of the unit against the rest of the scope;
+with `include=target` each row's target and whether it is met (`metrics._league_targets`, as for any unit group).
+Employees' rows are anonymous as everywhere: no unit below the minimum sample can be read, not even by subtraction.
 
 Rollups keep a row per unit ancestor, so the units at depth N are read directly (rows whose path has N parts);
 on the facts each leaf unit's aggregate is folded into its ancestor at depth N.
@@ -11,14 +12,13 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import ColumnElement, func
-from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.metrics_api.figures import Sample, comparison, figures_of
-from services.metrics_api.models import HISTOGRAM_COLUMNS, Target
+from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complement
+from services.metrics_api.figures import Sample, comparison, sample_n
+from services.metrics_api.models import HISTOGRAM_COLUMNS
 from services.metrics_api.period import Period
 from services.metrics_api.queries import Row, Split, _aggregate, _rollup_period, needs_facts
-from services.metrics_api.references import target_status
 from services.metrics_api.rollups import KIND_TABLE, QUESTION_TABLE
 from services.metrics_api.sql import within
 from shared.errors import invalid
@@ -49,6 +49,7 @@ async def _rollup_rows(session: AsyncSession, ctx: Context, period: Period, dept
     table = QUESTION_TABLE if ctx.filters.survey_id or ctx.filters.question else KIND_TABLE
     where = [table.c.org == ctx.scope.org, table.c.kind == ctx.metric, _rollup_period(table, period, None)]
     where += [within(table.c.unit, ctx.scope.roots), table.c.unit != "", _slashes(table.c.unit) == depth - 1]
+    where += ctx.filters.population(table)
     where += [
         table.c[name] == value
         for name, value in (("survey_id", ctx.filters.survey_id), ("question", ctx.filters.question))
@@ -99,23 +100,6 @@ def _ranked(groups: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return groups
 
 
-async def _targets(session: AsyncSession, ctx: Context, period: Period, units: list[str]) -> dict[str, Target]:
-    """The target of each unit's own scope (same survey, touchpoint and question filters) active at period end."""
-    if not units:
-        return {}
-    statement = select(Target).where(
-        Target.org == ctx.scope.org,
-        Target.metric == ctx.metric,
-        col(Target.unit).in_(units),
-        col(Target.survey_id).is_not_distinct_from(ctx.filters.survey_id),
-        col(Target.touchpoint_id).is_not_distinct_from(ctx.filters.touchpoint_id),
-        col(Target.question).is_not_distinct_from(ctx.filters.question),
-        col(Target.period_start) <= period.last,
-        col(Target.period_end) >= period.last,
-    )
-    return {target.unit or "": target for target in (await session.exec(statement)).all()}
-
-
 async def league_table(
     session: AsyncSession, ctx: Context, period: Period, depth: int, total: Sample
 ) -> list[dict[str, Any]]:
@@ -127,10 +111,12 @@ async def league_table(
         tested = comparison(ctx.metric, sample, _rest(total, sample), ctx.min_sample)
         above = tested["significant"] and (tested["change"] or 0.0) > 0
         below = tested["significant"] and (tested["change"] or 0.0) < 0
-        figures = figures_of(ctx.metric, sample, ctx.min_sample)
-        groups.append({"key": key, **figures, "significantly_above": above, "significantly_below": below})
+        groups.append({"key": key, **ctx.figures(sample), "significantly_above": above, "significantly_below": below})
         groups[-1]["vs_rest_p_value"] = tested["p_value"]
-    targets = await _targets(session, ctx, period, [g["key"] for g in groups])
-    for group in groups:
-        group["target"] = target_status(targets.get(group["key"]), group["value"])
+    if ctx.anonymous:
+        sized = [(group, sample_n(ctx.metric, samples[group["key"]])) for group in groups]
+        protect_complement(sized, sample_n(ctx.metric, total), ctx.min_sample)
+        for group in groups:
+            if group.get("reason") == PROTECTS_SMALL_GROUP:  # nothing of a hidden unit, its test neither
+                group |= {"significantly_above": False, "significantly_below": False}
     return _ranked(groups)

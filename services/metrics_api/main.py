@@ -4,35 +4,39 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.metrics_api.case_figures import CaseFigures
-from services.metrics_api.ingest import handle_events
+from services.metrics_api.case_figures import TIMEOUT_SECONDS, CaseFigures
+from services.metrics_api.events import handlers
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
+from services.metrics_api.reason_labels import TIMEOUT_SECONDS as LABELS_TIMEOUT_SECONDS
 from services.metrics_api.reason_labels import ReasonLabels
 from services.metrics_api.routes import benchmarks, insight, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
-from shared.app import EventConsumer, create_service_app
+from shared.app import EventConsumer, ServiceSpec, create_service_app
+from shared.clients import loop_client, survey_client
 
-ACCEPTS = ("response.", "contact.erased", "invitation.")
+SPEC = ServiceSpec(
+    title="cxloop metrics_api",
+    description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
+    source="metrics",
+    routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, insight.router],
+    idempotency_table=IdempotencyRecord,
+    org_settings_table=OrgSettingsRow,
+    outbox_table=OutboxEvent,
+    org_settings_model=MetricsOrgSettings,
+    consumer=EventConsumer(inbox=InboxEvent, handlers=handlers),
+)
 
 
 def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     """Build the metrics_api app (settings from the environment unless given)."""
     settings = settings or get_settings()
-    app = create_service_app(
-        title="cxloop metrics_api",
-        description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
-        settings=settings,
-        routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, insight.router],
-        idempotency_table=IdempotencyRecord,
-        org_settings_table=OrgSettingsRow,
-        outbox_table=OutboxEvent,
-        source="metrics",
-        org_settings_model=MetricsOrgSettings,
-        consumer=EventConsumer(inbox=InboxEvent, accepts=ACCEPTS, handler=handle_events),
-    )
-    app.state.case_figures = CaseFigures(settings, lambda: app.state.dispatcher.clients.get("loop"))
-    app.state.reason_labels = ReasonLabels(settings, lambda: app.state.dispatcher.clients.get("survey"))
+    app = create_service_app(SPEC, settings)
+    loop = loop_client(settings, caller="metrics_api", timeout=TIMEOUT_SECONDS)
+    survey = survey_client(settings, caller="metrics_api", timeout=LABELS_TIMEOUT_SECONDS)
+    app.state.service_clients += [loop, survey]
+    app.state.case_figures = CaseFigures(loop)
+    app.state.reason_labels = ReasonLabels(survey)
     return app
 
 

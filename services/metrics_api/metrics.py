@@ -10,15 +10,19 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.metrics_api.figures import Sample, comparison, figures_of
+from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complement
+from services.metrics_api.catalog import SurveyInfo, check_request, invitation_population, survey_catalog
+from services.metrics_api.figures import BELOW_MIN_SAMPLE, Sample, comparison, figures_of, sample_n
 from services.metrics_api.league import check_depth, league_table
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
-from services.metrics_api.queries import Filters, Row, Scope, Split, invitation_rows, score_rows
+from services.metrics_api.queries import INVITATIONS, Filters, Row, Scope, Split, invitation_rows, score_rows
 from services.metrics_api.references import (
     active_targets,
     applicable_benchmark,
+    applicable_target,
     benchmark_status,
+    target_candidates,
     target_status,
 )
 from services.metrics_api.schemas import MetricsOrgSettings
@@ -57,6 +61,16 @@ class Context:
     filters: Filters
     min_sample: int
     fetch: Fetch
+    split_by: str | None = None
+
+    @property
+    def anonymous(self) -> bool:
+        """Employees' results are anonymous: no counts below the minimum sample, not even by subtraction."""
+        return self.filters.audience == "employees"
+
+    def figures(self, sample: Sample) -> dict[str, Any]:
+        """The figures of one sample (anonymous ones without counts below the minimum sample)."""
+        return figures_of(self.metric, sample, self.min_sample, anonymous=self.anonymous)
 
 
 def resolve_scope(principal: Principal, unit: str | None) -> Scope:
@@ -65,8 +79,8 @@ def resolve_scope(principal: Principal, unit: str | None) -> Scope:
         if not principal.sees_unit(unit):
             raise Forbidden(f"Your token may not read metrics of unit {unit!r}")
         return Scope(principal.org, (unit,))
-    if principal.units is not None:
-        return Scope(principal.org, top_roots(principal.units))
+    if principal.units is not None:  # the org root `""` is no unit of a token: it never widens to the org
+        return Scope(principal.org, top_roots([u for u in principal.units if u]))
     return Scope(principal.org, ("",))
 
 
@@ -99,7 +113,7 @@ def _check_rate_options(request: MetricRequest, segments: bool) -> None:
 def _mixed_scales(metric: str, rows: Iterable[Row]) -> None:
     """422 when CSAT or CES answers on different scales would be combined into one number."""
     scales = sorted({row.scale for row in rows if row.scale is not None and any(row.counts)})
-    if metric in ("csat", "ces") and len(scales) > 1:
+    if metric in ("csat", "ces", "rating") and len(scales) > 1:
         shown = ", ".join(f"{low}-{high}" for low, high in scales)
         message = f"{metric} answers on different scales ({shown}) cannot be combined: filter by question or survey_id"
         raise Unprocessable(message, errors=[FieldError(field="question", message=message, code="mixed_scales")])
@@ -130,7 +144,7 @@ async def _grouped(
 
 
 def _with_previous(ctx: Context, figures: dict[str, Any], current: Sample, previous: Sample) -> dict[str, Any]:
-    before = figures_of(ctx.metric, previous, ctx.min_sample)
+    before = ctx.figures(previous)
     figures["previous"] = {"value": before["value"], "n": before["n"]}
     return figures | comparison(ctx.metric, current, previous, ctx.min_sample)
 
@@ -140,17 +154,50 @@ def _value_order(group: dict[str, Any]) -> tuple[bool, float, bool, str]:
     return value is None, -(value or 0.0), key is None, key or ""
 
 
-async def _groups(ctx: Context, period: Period, group_by: str, compare: bool) -> list[dict[str, Any]]:
-    """One entry per group, best value first (nulls last); with the previous period's value when comparing."""
+async def _groups(
+    ctx: Context, period: Period, group_by: str, totals: tuple[Sample, Sample | None]
+) -> list[dict[str, Any]]:
+    """One entry per group, best value first (nulls last); with the previous period's value when comparing
+    (`totals`: the answer's total and, when comparing, the previous period's)."""
     current = await _grouped(ctx, period, group_by)
-    previous = await _grouped(ctx, period.previous(), group_by) if compare else {}
-    groups = []
+    previous = await _grouped(ctx, period.previous(), group_by) if totals[1] is not None else {}
+    groups, earlier = [], []
     for key, sample in current.items():
-        figures = figures_of(ctx.metric, sample, ctx.min_sample)
-        if compare:
-            figures = _with_previous(ctx, figures, sample, previous.get(key, Sample.empty(ctx.metric)))
-        groups.append({"key": key, **figures})
+        group = {"key": key, **ctx.figures(sample)}
+        if totals[1] is not None:
+            before = previous.get(key, Sample.empty(ctx.metric))
+            group = _with_previous(ctx, group, sample, before)
+            earlier.append((group, sample_n(ctx.metric, before)))
+        groups.append(group)
+    if ctx.anonymous:
+        _protect(ctx, [(g, sample_n(ctx.metric, current[g["key"]])) for g in groups], totals[0])
+        if totals[1] is not None:
+            _protect_previous(ctx, earlier, totals[1])
     return sorted(groups, key=_value_order)
+
+
+def _protect(ctx: Context, groups: list[tuple[dict[str, Any], int]], total: Sample) -> None:
+    protect_complement(groups, sample_n(ctx.metric, total), ctx.min_sample)
+
+
+def _protect_previous(ctx: Context, groups: list[tuple[dict[str, Any], int]], total: Sample) -> None:
+    """The same protection for the previous period's values shown beside each group."""
+    shown = [({"reason": None if f["previous"]["value"] is not None else BELOW_MIN_SAMPLE}, n) for f, n in groups]
+    protect_complement(shown, sample_n(ctx.metric, total), ctx.min_sample)
+    for (figures, _), (marker, _) in zip(groups, shown, strict=True):
+        if marker["reason"] == PROTECTS_SMALL_GROUP:
+            figures["previous"] = {"value": None, "n": None}
+            figures.update(change=None, p_value=None, significant=False)
+
+
+async def _league_targets(session: AsyncSession, ctx: Context, groups: list[dict[str, Any]], period: Period) -> None:
+    """Each unit group's target (its own, or the nearest above it) and whether its value meets it."""
+    candidates = await target_candidates(
+        session, org=ctx.scope.org, metrics=(ctx.metric,), filters=ctx.filters, day=period.last
+    )
+    for group in groups:
+        target = applicable_target(candidates, ctx.metric, group["key"] or None)
+        group["target"] = target_status(target, group["value"])
 
 
 def _next_bucket(start: dt.date, interval: str) -> dt.date:
@@ -176,10 +223,13 @@ async def _trend(ctx: Context, period: Period, interval: str) -> tuple[Sample, l
     _mixed_scales(ctx.metric, rows)
     total = _fold(ctx.metric, ((None, r) for r in rows)).get(None, Sample.empty(ctx.metric))
     buckets = _fold(ctx.metric, ((bucket_of(r.day, interval).isoformat() if r.day else None, r) for r in rows))
-    groups = []
+    groups, sizes = [], []
     for start in _bucket_starts(period, interval):
         sample = buckets.get(start.isoformat(), Sample.empty(ctx.metric))
-        groups.append({"key": start.isoformat(), **figures_of(ctx.metric, sample, ctx.min_sample)})
+        groups.append({"key": start.isoformat(), **ctx.figures(sample)})
+        sizes.append(sample_n(ctx.metric, sample))
+    if ctx.anonymous:
+        _protect(ctx, list(zip(groups, sizes, strict=True)), total)
     return total, groups
 
 
@@ -195,20 +245,30 @@ async def _segments(ctx: Context, period: Period, compare: str) -> tuple[list[di
     attrs = (*((k, v) for k, v in ctx.filters.attrs if k != key), (key, values))
     samples = await _grouped(ctx, period, f"attr.{key}", replace(ctx.filters, attrs=attrs))
     first, second = (samples.get(v, Sample.empty(ctx.metric)) for v in values)
-    segments = [
-        {"key": v, **figures_of(ctx.metric, s, ctx.min_sample)} for v, s in zip(values, (first, second), strict=True)
-    ]
+    segments = [{"key": v, **ctx.figures(s)} for v, s in zip(values, (first, second), strict=True)]
     return segments, comparison(ctx.metric, first, second, ctx.min_sample)
 
 
-def _fetcher(session: AsyncSession, metric: str, scope: Scope) -> Fetch:
+def _fetcher(session: AsyncSession, metric: str, scope: Scope, catalog: dict[str, SurveyInfo] | None) -> Fetch:
     async def fetch(period: Period, split: Split, filters: Filters) -> list[Row]:
         """The aggregated rows of `metric` in the scope."""
         if metric == "response_rate":
-            return await invitation_rows(session, scope=scope, filters=filters, period=period, split=split)
+            surveys = invitation_population(catalog or {}, filters, INVITATIONS.c.survey_id)
+            return await invitation_rows(
+                session, scope=scope, filters=filters, period=period, split=split, surveys=surveys
+            )
         return await score_rows(session, kind=metric, scope=scope, filters=filters, period=period, split=split)
 
     return fetch
+
+
+async def _catalog(session: AsyncSession, org: str, metric: str, filters: Filters) -> dict[str, SurveyInfo] | None:
+    """The org's surveys when the request needs them (a survey or question named, or invitations to place)."""
+    if filters.survey_id is None and filters.question is None and metric != "response_rate":
+        return None
+    catalog = await survey_catalog(session, org)
+    check_request(catalog, metric, filters)
+    return catalog
 
 
 async def _references(
@@ -227,7 +287,9 @@ async def _references(
                 session, org=principal.org, metrics=(ctx.metric,), unit=unit, filters=ctx.filters, day=period.last
             )
         answer["target"] = target_status(found.get(ctx.metric), answer["value"])
-    if "benchmark" in include:
+        if answer.get("groups") and ctx.split_by == "unit":
+            await _league_targets(session, ctx, answer["groups"], period)
+    if "benchmark" in include and ctx.filters.audience == "customers":  # benchmarks are customer references
         benchmark = await applicable_benchmark(
             session, principal=principal, metric=ctx.metric, unit=unit, touchpoint_id=ctx.filters.touchpoint_id
         )
@@ -244,15 +306,20 @@ async def metric_answer(
     scope = resolve_scope(principal, request.unit)
     if request.depth is not None:
         check_depth(request.depth, scope.roots, request)
-    ctx = Context(metric, scope, request.filters, settings.min_sample, _fetcher(session, metric, scope))
+    catalog = await _catalog(session, principal.org, metric, request.filters)
+    fetch = _fetcher(session, metric, scope, catalog)
+    ctx = Context(metric, scope, request.filters, settings.min_sample, fetch, request.group_by)
     head = {"metric": metric, "period": period.describe(), "unit": request.unit, "min_sample": settings.min_sample}
+    head["audience"] = request.filters.audience
     if request.interval:
         total, buckets = await _trend(ctx, period, request.interval)
     else:
         total, buckets = await _total(ctx, period), None
-    answer = head | figures_of(metric, total, settings.min_sample)
+    answer = head | ctx.figures(total)
+    previous = None
     if request.compare == "previous":
-        answer = _with_previous(ctx, answer, total, await _total(ctx, period.previous()))
+        previous = await _total(ctx, period.previous())
+        answer = _with_previous(ctx, answer, total, previous)
     elif request.compare:
         answer["segments"], tested = await _segments(ctx, period, request.compare)
         answer |= tested
@@ -261,10 +328,10 @@ async def metric_answer(
     elif request.group_by and request.interval:
         starts = _bucket_starts(period, request.interval)
         answer["groups"], answer["groups_total"] = await segment_trends(
-            ctx, period, request.group_by, request.interval, starts
+            ctx, period, request.group_by, request.interval, starts, total
         )
     elif request.group_by:
-        answer["groups"] = await _groups(ctx, period, request.group_by, request.compare == "previous")
+        answer["groups"] = await _groups(ctx, period, request.group_by, (total, previous))
     elif buckets is not None:
         answer["groups"] = buckets
     await _references(session, principal, ctx, answer, period, request.include)

@@ -2,6 +2,8 @@
 
 Facts are one row per scored answer (and per cited reason, per invitation); rollups are additive histograms
 (`h0`..`h10`, `n`) per unit ancestor, day or month, and a coarse dimension, kept equal to a recount of the facts.
+Every fact and rollup row belongs to one audience (`customers`, `employees`) and purpose (`standard`,
+`followup`): readers pick theirs, so employee and follow-up answers never mix into the customers' figures.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ class Target(MetricsTable, table=True):
     id: str = Field(primary_key=True, max_length=40)
     org: str = Field(max_length=100)
     metric: str = Field(max_length=20)
+    audience: str = Field(default="customers", max_length=20)
     unit: str | None = Field(default=None, max_length=255)
     survey_id: str | None = Field(default=None, max_length=64)
     touchpoint_id: str | None = Field(default=None, max_length=64)
@@ -85,6 +88,8 @@ class ScoreFact(MetricsTable, table=True):
     org: str = Field(max_length=100)
     survey_id: str = Field(max_length=64)
     survey_version: int
+    audience: str = Field(default="customers", max_length=20)  # customers | employees (no contact_id kept)
+    purpose: str = Field(default="standard", max_length=20)  # standard | followup
     kind: str = Field(max_length=20)
     scale_min: int
     scale_max: int
@@ -109,6 +114,8 @@ class ReasonFact(MetricsTable, table=True):
     code: str = Field(primary_key=True, max_length=40)
     org: str = Field(max_length=100)
     survey_id: str = Field(max_length=64)
+    audience: str = Field(default="customers", max_length=20)
+    purpose: str = Field(default="standard", max_length=20)
     touchpoint_id: str | None = Field(default=None, max_length=64)
     channel: str = Field(max_length=20)
     unit: str = Field(max_length=255)
@@ -195,6 +202,8 @@ class KindRollup(HistogramFields, MetricsTable, table=True):
     unit: str = Field(primary_key=True, max_length=255)
     grain: str = Field(primary_key=True, max_length=1)
     day: dt.date = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=20)
+    purpose: str = Field(primary_key=True, max_length=20)
     kind: str = Field(primary_key=True, max_length=20)
     scale_min: int = Field(primary_key=True)
     scale_max: int = Field(primary_key=True)
@@ -211,6 +220,8 @@ class QuestionRollup(HistogramFields, MetricsTable, table=True):
     unit: str = Field(primary_key=True, max_length=255)
     grain: str = Field(primary_key=True, max_length=1)
     day: dt.date = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=20)
+    purpose: str = Field(primary_key=True, max_length=20)
     survey_id: str = Field(primary_key=True, max_length=64)
     question: str = Field(primary_key=True, max_length=40)
     kind: str = Field(primary_key=True, max_length=20)
@@ -231,6 +242,8 @@ class ResponseRollup(MetricsTable, table=True):
     unit: str = Field(primary_key=True, max_length=255)
     grain: str = Field(primary_key=True, max_length=1)
     day: dt.date = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=20)
+    purpose: str = Field(primary_key=True, max_length=20)
     parent: str | None = Field(default=None, max_length=255)
     n: int = 0
 
@@ -244,14 +257,16 @@ class ReasonRollup(MetricsTable, table=True):
     unit: str = Field(primary_key=True, max_length=255)
     grain: str = Field(primary_key=True, max_length=1)
     day: dt.date = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=20)
+    purpose: str = Field(primary_key=True, max_length=20)
     code: str = Field(primary_key=True, max_length=40)
     parent: str | None = Field(default=None, max_length=255)
     n: int = 0
 
 
 class ReasonScoreRollup(HistogramFields, MetricsTable, table=True):
-    """NPS scores of the responses citing a reason, by (org, unit ancestor, grain, day, survey, question, code):
-    reason impact (NPS with and without each reason) without reading the facts.
+    """NPS scores of the responses citing a reason, by (org, unit ancestor, grain, day, audience, purpose, survey,
+    question, code): reason impact (NPS with and without each reason) without reading the facts.
 
     A response citing a code counts once per NPS answer it has (surveys have one NPS question).
     """
@@ -262,6 +277,8 @@ class ReasonScoreRollup(HistogramFields, MetricsTable, table=True):
     unit: str = Field(primary_key=True, max_length=255)
     grain: str = Field(primary_key=True, max_length=1)
     day: dt.date = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=20)
+    purpose: str = Field(primary_key=True, max_length=20)
     survey_id: str = Field(primary_key=True, max_length=64)
     question: str = Field(primary_key=True, max_length=40)
     code: str = Field(primary_key=True, max_length=40)

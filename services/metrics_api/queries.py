@@ -35,13 +35,24 @@ class Scope:
 
 @dataclass(frozen=True)
 class Filters:
-    """Which answers: exact dimensions, and attribute values (several values of one key: any of them)."""
+    """Which answers: exact dimensions, and attribute values (several values of one key: any of them).
+
+    Only the `audience` asked for counts; follow-up answers (purpose `followup`) only when a survey is named.
+    """
 
     survey_id: str | None = None
     question: str | None = None
     touchpoint_id: str | None = None
     channel: str | None = None
     attrs: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    audience: str = "customers"
+
+    def population(self, table: Table) -> list[ColumnElement[bool]]:
+        """SQL: the answers of the audience asked for, without follow-ups unless a survey is named."""
+        where = [table.c.audience == self.audience]
+        if self.survey_id is None:
+            where.append(table.c.purpose == "standard")
+        return where
 
 
 @dataclass(frozen=True)
@@ -130,6 +141,7 @@ def _rollup_query(kind: str, scope: Scope, filters: Filters, period: Period, spl
     by_question = filters.survey_id or filters.question or split.group_by == "survey"
     table = QUESTION_TABLE if by_question else KIND_TABLE
     where = [table.c.org == scope.org, table.c.kind == kind, _rollup_period(table, period, split.interval)]
+    where += filters.population(table)
     if split.group_by == "unit" and len(scope.roots) == 1:
         where.append(table.c.parent == scope.roots[0])  # the children: a league table
     else:
@@ -170,7 +182,7 @@ def _fact_key(table: Table, group_by: str | None) -> Any:
 
 
 def _facts_query(kind: str, scope: Scope, filters: Filters, period: Period, split: Split) -> dict[str, Any]:
-    where = [*_fact_filters(FACTS, scope, filters), FACTS.c.kind == kind]
+    where = [*_fact_filters(FACTS, scope, filters), FACTS.c.kind == kind, *filters.population(FACTS)]
     where += _facts_period(FACTS, period, "day", "submitted_at")
     key, day = _fact_key(FACTS, split.group_by), FACTS.c.day if split.interval else None
     scale = (FACTS.c.scale_min, FACTS.c.scale_max)
@@ -188,13 +200,21 @@ async def score_rows(
 
 
 async def invitation_rows(
-    session: AsyncSession, *, scope: Scope, filters: Filters, period: Period, split: Split
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    filters: Filters,
+    period: Period,
+    split: Split,
+    surveys: ColumnElement[bool] | None = None,
 ) -> list[Row]:
-    """Invitations completed and delivered (counts `[completed, delivered]`), per group / day as asked."""
+    """Invitations completed and delivered (counts `[completed, delivered]`), per group / day as asked;
+    `surveys` (on `INVITATIONS.c.survey_id`) keeps those of the audience asked for."""
     t = INVITATIONS.c
     where = [
         *_fact_filters(INVITATIONS, scope, filters),
         *_facts_period(INVITATIONS, period, "invited_day", "invited_at"),
+        *([surveys] if surveys is not None else []),
     ]
     counts = [
         func.sum(case((t.completed_at.is_not(None), 1), else_=0)),

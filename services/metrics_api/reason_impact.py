@@ -21,6 +21,7 @@ from services.metrics_api.metrics import MetricRequest
 from services.metrics_api.models import HISTOGRAM_COLUMNS
 from services.metrics_api.period import Period
 from services.metrics_api.queries import (
+    Filters,
     Scope,
     Split,
     _fact_filters,
@@ -66,11 +67,21 @@ def _item(code: str, cited: Histogram, total: Histogram, min_sample: int) -> dic
     return item
 
 
-def impact(total: Histogram, by_code: dict[str, Histogram], min_sample: int) -> dict[str, Any]:
-    """`{n, nps, items}` of reason impact from the NPS histogram in scope and each code's (most lost first)."""
+def impact(
+    total: Histogram, by_code: dict[str, Histogram], min_sample: int, *, anonymous: bool = False
+) -> dict[str, Any]:
+    """`{n, nps, items}` of reason impact from the NPS histogram in scope and each code's (most lost first).
+
+    `anonymous` (employees): no counts below the minimum sample — nothing at all when the scope has fewer."""
     nps, _, n = nps_of(total)
     items = [_item(code, cited, total, min_sample) for code, cited in by_code.items() if sum(cited) > 0]
     items.sort(key=lambda i: (i["points_lost"] is None, -(i["points_lost"] or 0.0), -i["count"], i["code"]))
+    if anonymous and n < min_sample:
+        return {"n": None, "nps": None, "items": []}
+    if anonymous:
+        for item in items:
+            if item["count"] < min_sample:
+                item |= {"count": None, "share_pct": None}
     return {"n": n, "nps": nps if n >= max(min_sample, 1) else None, "items": items}
 
 
@@ -81,11 +92,13 @@ async def _rollup_histograms(session: AsyncSession, ask: Ask, question: str) -> 
         select(*(func.sum(q[c]) for c in HISTOGRAM_COLUMNS))
         .where(q.org == ask.scope.org, one_of(q.unit, ask.scope.roots), q.survey_id == ask.filters.survey_id)
         .where(q.kind == "nps", _rollup_period(QUESTION_TABLE, ask.period, None))
+        .where(*ask.filters.population(QUESTION_TABLE))
     )
     by_code = (
         select(r.code, *(func.sum(r[c]) for c in HISTOGRAM_COLUMNS))
         .where(r.org == ask.scope.org, one_of(r.unit, ask.scope.roots), r.survey_id == ask.filters.survey_id)
         .where(r.question == question, _rollup_period(REASON_SCORE_TABLE, ask.period, None))
+        .where(*ask.filters.population(REASON_SCORE_TABLE))
         .group_by(r.code)
     )
     counts = (await session.exec(total)).one()
@@ -97,7 +110,7 @@ async def _fact_histograms(session: AsyncSession, ask: Ask, question: str) -> tu
     """The same two histograms from the facts (filters the rollups do not keep): the NPS facts in scope, and
     those joined to the reason facts of their response."""
     where = [*_fact_filters(FACTS, ask.scope, ask.filters), *_facts_period(FACTS, ask.period, "day", "submitted_at")]
-    where.append(FACTS.c.kind == "nps")
+    where += [FACTS.c.kind == "nps", *ask.filters.population(FACTS)]
     await plan_for_values(session)
     counts = (await session.exec(select(*histogram_sums(FACTS)).where(*where))).one()
     cited = REASON_FACTS.join(FACTS, FACTS.c.response_id == REASON_FACTS.c.response_id)
@@ -122,19 +135,28 @@ async def reasons_answer(*, session: AsyncSession, principal: Principal, request
     total, by_code = await read(session, ask, question)
     head: dict[str, Any] = {"survey_id": ask.filters.survey_id, "question": question, "unit": ask.unit}
     head |= {"period": ask.period.describe(), "min_sample": ask.min_sample}
-    head["source"] = "facts" if from_facts else "rollups"
-    return head | impact(total, by_code, ask.min_sample)
+    head |= {"source": "facts" if from_facts else "rollups", "audience": ask.filters.audience}
+    anonymous = ask.filters.audience == "employees"
+    return head | impact(total, by_code, ask.min_sample, anonymous=anonymous)
 
 
 async def points_lost_by_code(
-    session: AsyncSession, *, scope: Scope, period: Period, codes: Sequence[str], total: Histogram, min_sample: int
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    who: Filters,
+    period: Period,
+    codes: Sequence[str],
+    total: Histogram,
+    min_sample: int,
 ) -> dict[str, float | None]:
-    """`points_lost` of each code over every survey in scope (the scorecard's top reasons), from the rollup."""
+    """`points_lost` of each code over every survey in scope (the scorecard's top reasons) among the answers of
+    `who` (its audience, follow-ups left out), from the rollup."""
     r = REASON_SCORE_TABLE.c
     query = (
         select(r.code, *(func.sum(r[c]) for c in HISTOGRAM_COLUMNS))
         .where(r.org == scope.org, one_of(r.unit, scope.roots), one_of(r.code, list(codes)))
-        .where(_rollup_period(REASON_SCORE_TABLE, period, None))
+        .where(_rollup_period(REASON_SCORE_TABLE, period, None), *who.population(REASON_SCORE_TABLE))
         .group_by(r.code)
     )
     cited = {code: [int(c) for c in h] for code, *h in (await session.exec(query)).all()}

@@ -1,27 +1,22 @@
 """Labels of reason codes in the caller's language, asked of survey_api (metrics_api keeps only the codes).
 
-One `GET /v1/surveys/{id}` with a short-lived token carrying the caller's org and units, a short timeout, and
-the answer remembered for five minutes per survey. The language is the first of `Accept-Language` that the
-option has, else the survey's default (its first language). When survey_api does not answer, reason impact
+One `GET /v1/surveys/{id}` through survey_api's client (shared.clients) with a short-lived service token
+carrying the caller's org and units, a short timeout, and the answer remembered for five minutes per survey.
+The language is the first of `Accept-Language` that the option has, else the survey's default (its first
+language). When survey_api does not answer, reason impact
 still renders with codes only and says so (`degraded: ["labels"]`).
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import httpx
+from shared.auth import Principal
+from shared.clients import SurveyClient
 
-from shared.auth import Principal, mint_token
-from shared.settings import CommonSettings
-
-logger = logging.getLogger("cxloop.metrics.labels")
 TIMEOUT_SECONDS = 1.5
-TOKEN_SECONDS = 60
 CACHE_SECONDS = 300.0
 CACHE_ENTRIES = 1024
 Options = dict[str, dict[str, dict[str, str]]]  # question key → code → language → label
@@ -61,28 +56,9 @@ def _options_of(survey: dict[str, Any]) -> tuple[Options, str | None]:
 class ReasonLabels:
     """The reason options of surveys, each kept for `ttl` seconds (failures are not kept: asked again)."""
 
-    settings: CommonSettings
-    client: Callable[[], httpx.AsyncClient | None]  # looked up per call: the dispatcher's client for `survey`
+    survey: SurveyClient
     ttl: float = CACHE_SECONDS
     kept: dict[tuple[str, str], tuple[float, tuple[Options, str | None]]] = field(default_factory=dict)
-
-    async def _ask(self, client: httpx.AsyncClient, principal: Principal, survey_id: str) -> dict[str, Any] | None:
-        units = sorted(principal.units) if principal.units is not None else None
-        token = mint_token(
-            self.settings, org=principal.org, sub=f"metrics_api:{principal.sub}", scopes=["surveys:read"],
-            units=units, ttl_seconds=TOKEN_SECONDS,
-        )  # fmt: skip
-        headers = {"Authorization": f"Bearer {token}"}
-        try:
-            answer = await client.get(f"/v1/surveys/{survey_id}", headers=headers, timeout=TIMEOUT_SECONDS)
-        except httpx.HTTPError as exc:
-            logger.warning("survey_api did not answer for reason labels: %s", exc)
-            return None
-        if answer.status_code != 200:
-            logger.warning("survey_api answered %s for reason labels", answer.status_code)
-            return None
-        survey: dict[str, Any] = answer.json()
-        return survey
 
     async def options(self, principal: Principal, survey_id: str) -> tuple[Options, str | None] | None:
         """The survey's reason options and default language: remembered, or asked of survey_api (None: no answer)."""
@@ -90,8 +66,7 @@ class ReasonLabels:
         held = self.kept.get(key)
         if held is not None and held[0] > now:
             return held[1]
-        client = self.client()
-        survey = await self._ask(client, principal, survey_id) if client is not None else None
+        survey = await self.survey.survey(principal=principal, survey_id=survey_id)
         if survey is None:
             return None
         if len(self.kept) >= CACHE_ENTRIES:

@@ -18,19 +18,41 @@ from shared.auth import Principal
 async def active_targets(
     session: AsyncSession, *, org: str, metrics: tuple[str, ...], unit: str | None, filters: Filters, day: dt.date
 ) -> dict[str, Target]:
-    """Per metric, the target of exactly this scope (unit, survey, touchpoint, question) active on `day`."""
+    """Per metric, the target that applies to a unit (None: the org) with these filters, active on `day`."""
+    candidates = await target_candidates(session, org=org, metrics=metrics, filters=filters, day=day)
+    found = {metric: applicable_target(candidates, metric, unit) for metric in metrics}
+    return {metric: target for metric, target in found.items() if target is not None}
+
+
+async def target_candidates(
+    session: AsyncSession, *, org: str, metrics: tuple[str, ...], filters: Filters, day: dt.date
+) -> list[Target]:
+    """The org's targets of these metrics active on `day` that could apply to answers with these filters:
+    of the same audience, survey and touchpoint, and of the question asked or of none."""
     statement = select(Target).where(
         Target.org == org,
         col(Target.metric).in_(metrics),
-        col(Target.unit).is_not_distinct_from(unit),
+        Target.audience == filters.audience,
         col(Target.survey_id).is_not_distinct_from(filters.survey_id),
         col(Target.touchpoint_id).is_not_distinct_from(filters.touchpoint_id),
-        col(Target.question).is_not_distinct_from(filters.question),
+        or_(col(Target.question).is_(None), col(Target.question) == filters.question),
         col(Target.period_start) <= day,
         col(Target.period_end) >= day,
     )
-    # Targets of one scope never overlap (409 on write), so there is at most one per metric.
-    return {target.metric: target for target in (await session.exec(statement)).all()}
+    return list((await session.exec(statement)).all())
+
+
+def applicable_target(candidates: list[Target], metric: str, unit: str | None) -> Target | None:
+    """The target of the nearest unit at or above `unit` (the org's last), of the question before one of none.
+
+    A target set on a unit applies to its whole subtree unless a deeper unit has its own (DESIGN §3).
+    """
+    paths = {path: depth for depth, path in enumerate(ancestors(unit or ""))}  # "" (the org) is depth 0
+    fitting = [t for t in candidates if t.metric == metric and (t.unit or "") in paths]
+    if not fitting:
+        return None
+    # Targets of one scope never overlap (409 on write), so (depth, question) picks one.
+    return max(fitting, key=lambda t: (paths[t.unit or ""], t.question is not None))
 
 
 def target_status(target: Target | None, value: float | None) -> dict[str, Any] | None:

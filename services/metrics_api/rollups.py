@@ -46,16 +46,22 @@ REASON_SCORE_TABLE: Table = ReasonScoreRollup.__table__  # type: ignore[attr-def
 ROLLUP_TABLES = (KIND_TABLE, QUESTION_TABLE, RESPONSE_TABLE, REASON_TABLE, REASON_SCORE_TABLE)
 FACTS: Table = ScoreFact.__table__  # type: ignore[attr-defined]
 REASON_FACTS: Table = ReasonFact.__table__  # type: ignore[attr-defined]
-KIND_KEY = ("org", "unit", "grain", "day", "kind", "scale_min", "scale_max")
-QUESTION_KEY = ("org", "unit", "grain", "day", "survey_id", "question", "kind", "scale_min", "scale_max")
-RESPONSE_KEY = ("org", "unit", "grain", "day")
-REASON_KEY = ("org", "unit", "grain", "day", "code")
-REASON_SCORE_KEY = ("org", "unit", "grain", "day", "survey_id", "question", "code")
+KIND_KEY = ("org", "unit", "grain", "day", "audience", "purpose", "kind", "scale_min", "scale_max")
+QUESTION_KEY = (
+    *("org", "unit", "grain", "day", "audience", "purpose"),
+    *("survey_id", "question", "kind", "scale_min", "scale_max"),
+)
+RESPONSE_KEY = ("org", "unit", "grain", "day", "audience", "purpose")
+REASON_KEY = ("org", "unit", "grain", "day", "audience", "purpose", "code")
+REASON_SCORE_KEY = ("org", "unit", "grain", "day", "audience", "purpose", "survey_id", "question", "code")
 COUNT_COLUMNS = (*HISTOGRAM_COLUMNS, "n")
 UPDATE_CHUNK = 1000
 
 
-DIMENSIONS = ("org", "unit", "day", "survey_id", "question", "kind", "scale_min", "scale_max")
+DIMENSIONS = ("org", "unit", "day", "audience", "purpose", "survey_id", "question", "kind", "scale_min", "scale_max")
+# Who answered and why: every rollup row belongs to one audience (customers, employees) and purpose
+# (standard, followup), so customer figures never mix with employees' and follow-ups stay out of the org's.
+Population = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -65,6 +71,8 @@ class FactDims:
     org: str
     unit: str
     day: dt.date
+    audience: str
+    purpose: str
     survey_id: str
     question: str
     kind: str
@@ -92,26 +100,28 @@ class RollupDeltas:
         vector = [sign * c for c in counts]
         vector.append(sum(vector))
         scale = (dims.kind, dims.scale_min, dims.scale_max)
+        who = (dims.audience, dims.purpose)
         for unit in ancestors(dims.unit):
             for grain, day in _grains(dims.day):
-                _accumulate(self.kind, (dims.org, unit, grain, day, *scale), vector)
-                _accumulate(self.question, (dims.org, unit, grain, day, dims.survey_id, dims.question, *scale), vector)
+                _accumulate(self.kind, (dims.org, unit, grain, day, *who, *scale), vector)
+                question = (dims.survey_id, dims.question, *scale)
+                _accumulate(self.question, (dims.org, unit, grain, day, *who, *question), vector)
 
     def add_score(self, dims: FactDims, score: int, sign: int) -> None:
         """Add or remove one answer with `score`."""
         self.add(dims, (1 if s == score else 0 for s in SCORES), sign)
 
-    def add_responses(self, org: str, unit: str, day: dt.date, count: int) -> None:
+    def add_responses(self, org: str, unit: str, day: dt.date, who: Population, count: int) -> None:
         """Add (count > 0) or remove responses with a scored answer, at every ancestor, day and month."""
         for node in ancestors(unit):
             for grain, start in _grains(day):
-                _accumulate(self.responses, (org, node, grain, start), [count])
+                _accumulate(self.responses, (org, node, grain, start, *who), [count])
 
-    def add_reasons(self, org: str, unit: str, day: dt.date, code: str, count: int) -> None:
+    def add_reasons(self, org: str, unit: str, day: dt.date, who: Population, code: str, count: int) -> None:
         """Add (count > 0) or remove citations of reason `code`, at every ancestor, day and month."""
         for node in ancestors(unit):
             for grain, start in _grains(day):
-                _accumulate(self.reasons, (org, node, grain, start, code), [count])
+                _accumulate(self.reasons, (org, node, grain, start, *who, code), [count])
 
     def add_reason_score(self, cited: FactDims, code: str, score: int, count: int) -> None:
         """Add (count > 0) or remove NPS answers with `score` of responses citing `code` (`cited.question`: the
@@ -119,7 +129,8 @@ class RollupDeltas:
         vector = [count if s == score else 0 for s in SCORES] + [count]
         for node in ancestors(cited.unit):
             for grain, start in _grains(cited.day):
-                key = (cited.org, node, grain, start, cited.survey_id, cited.question, code)
+                who = (cited.audience, cited.purpose)
+                key = (cited.org, node, grain, start, *who, cited.survey_id, cited.question, code)
                 _accumulate(self.reason_scores, key, vector)
 
     def rows(self) -> list[tuple[Table, tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]]:
@@ -213,19 +224,23 @@ async def _redate(
 
 async def _recount(session: AsyncSession, org: str) -> RollupDeltas:
     """The rollups of `org` recounted from its facts: one aggregate, expanded to ancestors and months here."""
-    dims = [FACTS.c[name] for name in ("unit", "day", "survey_id", "question", "kind", "scale_min", "scale_max")]
+    dims = [FACTS.c[name] for name in DIMENSIONS[1:]]
     query = select(*dims, *histogram_sums(FACTS)).where(FACTS.c.org == org).group_by(*dims)
     deltas = RollupDeltas()
-    for unit, day, survey_id, question, kind, low, high, *counts in (await session.exec(query)).all():
-        deltas.add(FactDims(org, unit, day, survey_id, question, kind, low, high), counts)
-    # A response's score facts share its unit and day: distinct responses per (unit, day) add up.
-    responses = select(FACTS.c.unit, FACTS.c.day, func.count(func.distinct(FACTS.c.response_id)))
-    for unit, day, count in (await session.exec(responses.where(FACTS.c.org == org).group_by(*dims[:2]))).all():
-        deltas.add_responses(org, unit, day, count)
+    for row in (await session.exec(query)).all():
+        deltas.add(FactDims(org, *row[: len(dims)]), row[len(dims) :])
+    # A response's score facts share its unit, day, audience and purpose: distinct responses per those add up.
+    per_response: list[Any] = [*dims[:4], func.count(func.distinct(FACTS.c.response_id))]
+    responses = select(*per_response)
+    for unit, day, audience, purpose, count in (
+        await session.exec(responses.where(FACTS.c.org == org).group_by(*dims[:4]))
+    ).all():
+        deltas.add_responses(org, unit, day, (audience, purpose), count)
     r = REASON_FACTS.c
-    reasons = select(r.unit, r.day, r.code, func.count()).where(r.org == org).group_by(r.unit, r.day, r.code)
-    for unit, day, code, count in (await session.exec(reasons)).all():
-        deltas.add_reasons(org, unit, day, code, count)
+    reason_dims: list[Any] = [r.unit, r.day, r.audience, r.purpose, r.code]
+    reasons = select(*reason_dims, *[func.count()]).where(r.org == org).group_by(*reason_dims)
+    for unit, day, audience, purpose, code, count in (await session.exec(reasons)).all():
+        deltas.add_reasons(org, unit, day, (audience, purpose), code, count)
     await _recount_reason_scores(session, org, deltas)
     return deltas
 
@@ -233,11 +248,12 @@ async def _recount(session: AsyncSession, org: str) -> RollupDeltas:
 async def _recount_reason_scores(session: AsyncSession, org: str, deltas: RollupDeltas) -> None:
     """The reason x NPS score rollup of `org`: reason facts joined to their response's NPS facts, aggregated."""
     r = REASON_FACTS.c
-    dims: list[Any] = [r.unit, r.day, r.survey_id, r.question, r.code, FACTS.c.score]
+    dims: list[Any] = [r.unit, r.day, r.audience, r.purpose, r.survey_id, r.question, r.code, FACTS.c.score]
     joined = REASON_FACTS.join(FACTS, (FACTS.c.response_id == r.response_id) & (FACTS.c.kind == "nps"))
     query = select(*dims, *[func.count()]).select_from(joined).where(r.org == org).group_by(*dims)
-    for unit, day, survey_id, question, code, score, count in (await session.exec(query)).all():
-        deltas.add_reason_score(FactDims(org, unit, day, survey_id, question, "reasons", 0, 0), code, score, count)
+    for unit, day, audience, purpose, survey_id, question, code, score, count in (await session.exec(query)).all():
+        cited = FactDims(org, unit, day, audience, purpose, survey_id, question, "reasons", 0, 0)
+        deltas.add_reason_score(cited, code, score, count)
 
 
 async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict[str, int]:

@@ -39,13 +39,13 @@ KindRow = tuple[str, dt.date, tuple[int, int], list[int]]
 CaseSource = Callable[[Period], Coroutine[Any, Any, ScorecardCases | None]]
 
 
-async def _kind_rows(session: AsyncSession, scope: Scope, first: dt.date, last: dt.date) -> list[KindRow]:
+async def _kind_rows(session: AsyncSession, scope: Scope, who: Filters, first: dt.date, last: dt.date) -> list[KindRow]:
     """Answers per kind, day and scale in first..last, from the day rollups of the scope's units."""
     t = KIND_TABLE.c
     query = (
         select(t.kind, t.day, t.scale_min, t.scale_max, *(func.sum(t[c]) for c in HISTOGRAM_COLUMNS))
         .where(t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d", t.day >= first, t.day <= last)
-        .where(one_of(t.kind, KINDS))
+        .where(one_of(t.kind, KINDS), *who.population(KIND_TABLE))
         .group_by(t.kind, t.day, t.scale_min, t.scale_max)
     )
     rows = (await session.exec(query)).all()
@@ -70,11 +70,17 @@ def _main_scale(rows: list[KindRow], kind: str) -> tuple[int, int] | None:
 
 
 def _metric(
-    rows: list[KindRow], kind: str, periods: tuple[Period, Period], min_sample: int, target: Target | None
+    rows: list[KindRow],
+    kind: str,
+    periods: tuple[Period, Period],
+    min_sample: int,
+    target: Target | None,
+    anonymous: bool,
 ) -> dict[str, Any]:
     scale = _main_scale(rows, kind)
     current, previous = (_sample(rows, kind, scale, p.first, p.last) for p in periods)
-    now, before = figures_of(kind, current, min_sample), figures_of(kind, previous, min_sample)
+    now = figures_of(kind, current, min_sample, anonymous=anonymous)
+    before = figures_of(kind, previous, min_sample, anonymous=anonymous)
     entry = {"value": now["value"], "n": now["n"], "ci": now["ci"]}
     entry["previous"] = {"value": before["value"], "n": before["n"]}
     entry |= comparison(kind, current, previous, min_sample)
@@ -87,35 +93,36 @@ def _metric(
     return entry
 
 
-def _trend(rows: list[KindRow], last: dt.date, min_sample: int) -> list[dict[str, Any]]:
+def _trend(rows: list[KindRow], last: dt.date, min_sample: int, anonymous: bool) -> list[dict[str, Any]]:
     """NPS per ISO week, the 12 weeks up to the current one (which is still running)."""
     weeks = [bucket_of(last, "week") - dt.timedelta(weeks=k) for k in reversed(range(TREND_WEEKS))]
     points = []
     for week in weeks:
-        figures = figures_of("nps", _sample(rows, "nps", None, week, week + dt.timedelta(days=6)), min_sample)
+        sample = _sample(rows, "nps", None, week, week + dt.timedelta(days=6))
+        figures = figures_of("nps", sample, min_sample, anonymous=anonymous)
         points.append({"week": week, "value": figures["value"], "n": figures["n"]})
     return points
 
 
-async def _responses(session: AsyncSession, scope: Scope, period: Period) -> int:
+async def _responses(session: AsyncSession, scope: Scope, who: Filters, period: Period) -> int:
     """Finished responses with a scored answer in the period (from the response rollup's day rows)."""
     t = RESPONSE_TABLE.c
     query = select(func.sum(t.n)).where(
         t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d", t.day >= period.first, t.day <= period.last
     )
-    return int((await session.exec(query)).one() or 0)
+    return int((await session.exec(query.where(*who.population(RESPONSE_TABLE)))).one() or 0)
 
 
 async def _top_reasons(
-    session: AsyncSession, scope: Scope, period: Period, nps: list[int], min_sample: int
+    session: AsyncSession, scope: Scope, who: Filters, period: Period, nps: list[int], min_sample: int
 ) -> list[dict[str, Any]]:
     """The reason codes most cited in the period (ties: alphabetical), from the reason rollup's day rows, with
-    the NPS points each costs (`nps`: the period's NPS histogram)."""
+    the NPS points each costs (`nps`: the period's NPS histogram of the same audience)."""
     t = REASON_TABLE.c
     count = func.sum(t.n).label("count")
     query = (
         select(t.code, count)
-        .where(t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d")
+        .where(t.org == scope.org, one_of(t.unit, scope.roots), t.grain == "d", *who.population(REASON_TABLE))
         .where(t.day >= period.first, t.day <= period.last)
         .group_by(t.code)
         .having(count > 0)
@@ -124,15 +131,50 @@ async def _top_reasons(
     )
     top = [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
     codes = [reason["code"] for reason in top]
-    lost = await points_lost_by_code(session, scope=scope, period=period, codes=codes, total=nps, min_sample=min_sample)
+    lost = await points_lost_by_code(
+        session, scope=scope, who=who, period=period, codes=codes, total=nps, min_sample=min_sample
+    )
     return [reason | {"points_lost": lost[reason["code"]]} for reason in top]
 
 
+async def _figures(
+    session: AsyncSession,
+    scope: Scope,
+    who: Filters,
+    min_sample: int,
+    rows: list[KindRow],
+    periods: tuple[Period, Period],
+) -> dict[str, Any]:
+    """Responses, the three metrics with their targets, the NPS trend and the top reasons of the scorecard."""
+    current, anonymous = periods[0], who.audience == "employees"
+    targets: dict[str, Target] = {}
+    if len(scope.roots) == 1:  # a target belongs to one scope: none for several units at once
+        unit = scope.roots[0] or None
+        targets = await active_targets(session, org=scope.org, metrics=KINDS, unit=unit, filters=who, day=current.last)
+    body: dict[str, Any] = {"responses": await _responses(session, scope, who, current)}
+    for kind in KINDS:
+        body[kind] = _metric(rows, kind, periods, min_sample, targets.get(kind), anonymous)
+    body["trend"] = _trend(rows, current.last, min_sample, anonymous)
+    nps = _sample(rows, "nps", None, current.first, current.last).counts
+    body["top_reasons"] = await _top_reasons(session, scope, who, current, nps, min_sample)
+    if anonymous and body["responses"] < min_sample:  # too few to show anything of them
+        body["responses"], body["top_reasons"] = None, []
+    return body
+
+
 async def scorecard(
-    *, session: AsyncSession, principal: Principal, unit: str | None, days: int, cases: CaseSource | None = None
+    *,
+    session: AsyncSession,
+    principal: Principal,
+    unit: str | None,
+    days: int,
+    cases: CaseSource | None = None,
+    audience: str = "customers",
 ) -> Scorecard:
-    """The scorecard of a unit (or the org, or the token's units) over the last `days` days, today included.
-    `cases` asks loop_api for the period's case figures, while the rollups are read."""
+    """The scorecard of a unit (or the org, or the token's units) over the last `days` days, today included,
+    of one audience (follow-up answers left out). `cases` asks loop_api for the period's case figures, while
+    the rollups are read; employees' scorecards have none (their answers open no customer cases)."""
+    who = Filters(audience=audience)
     settings = await load_org_settings(session, table=OrgSettingsRow, model=MetricsOrgSettings, org=principal.org)
     zone = ZoneInfo(settings.timezone)
     scope = resolve_scope(principal, unit)
@@ -141,20 +183,10 @@ async def scorecard(
     previous = current.previous()
     asked = asyncio.create_task(cases(current)) if cases is not None else None
     trend_first = bucket_of(last, "week") - dt.timedelta(weeks=TREND_WEEKS - 1)
-    rows = await _kind_rows(session, scope, min(previous.first, trend_first), last)
-    targets: dict[str, Target] = {}
-    if len(scope.roots) == 1:  # a target belongs to one scope: none for several units at once
-        targets = await active_targets(
-            session, org=principal.org, metrics=KINDS, unit=scope.roots[0] or None, filters=Filters(), day=last
-        )
-    body: dict[str, Any] = {"unit": unit, "days": days}
+    rows = await _kind_rows(session, scope, who, min(previous.first, trend_first), last)
+    body: dict[str, Any] = {"unit": unit, "days": days, "audience": audience}
     body |= {"period": current.describe(), "previous_period": previous.describe()}
-    body["responses"] = await _responses(session, scope, current)
-    for kind in KINDS:
-        body[kind] = _metric(rows, kind, (current, previous), settings.min_sample, targets.get(kind))
-    body["trend"] = _trend(rows, last, settings.min_sample)
-    nps = _sample(rows, "nps", None, current.first, current.last).counts
-    body["top_reasons"] = await _top_reasons(session, scope, current, nps, settings.min_sample)
+    body |= await _figures(session, scope, who, settings.min_sample, rows, (current, previous))
     if asked is not None:
         body["cases"] = await asked
         body["degraded"] = ["cases"] if body["cases"] is None else []

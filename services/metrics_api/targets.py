@@ -17,11 +17,13 @@ from shared.errors import Conflict, Forbidden, NotFound, invalid
 from shared.ids import new_id
 from shared.pagination import keyset, page_of
 
-# The valid goal per metric. CES is 1..7 on the default scale; 0..10 admits orgs using another CES scale.
+# The valid goal per metric. CES is 1..7 on the default scale; 0..10 admits orgs using another CES scale (and
+# any rating scale: its goal is a mean score).
 VALUE_RANGES: dict[str, tuple[float, float]] = {
     "nps": (-100.0, 100.0),
     "csat": (0.0, 100.0),
     "ces": (0.0, 10.0),
+    "rating": (0.0, 10.0),
     "response_rate": (0.0, 100.0),
 }
 
@@ -66,6 +68,7 @@ async def _check_no_overlap(session: AsyncSession, target: Target, *, start: dt.
     statement = select(Target.id).where(
         Target.org == target.org,
         Target.metric == target.metric,
+        Target.audience == target.audience,
         Target.id != target.id,
         col(Target.unit).is_not_distinct_from(target.unit),
         col(Target.survey_id).is_not_distinct_from(target.survey_id),

@@ -2,8 +2,10 @@
 
 NPS: `detractor→promoter` ⌈(T - NPS)·n/200⌉, `passive→promoter` and `detractor→passive` ⌈(T - NPS)·n/100⌉.
 CSAT (and any metric with a histogram and a scale): `below→satisfied` ⌈T·n/100 - satisfied⌉, or with
-`target_on=top_box` the point below the top into the top, ⌈T·n/100 - top⌉. A move that needs more answers than
-exist is None; a met target needs 0. Counts use exact fractions, so 30 % of 10 answers is 3, never 4.
+`target_on=top_box` the point below the top into the top, ⌈T·n/100 - top⌉. Rating: its value is a mean score, so
+a `value` target is a mean: the point below the top into the top ⌈T·n - Σscores⌉, the lowest point into the top
+⌈(T·n - Σscores)/(top - lowest)⌉; `top_box` as for CSAT. A move that needs more answers than exist is None; a met
+target needs 0. Counts use exact fractions, so 30 % of 10 answers is 3, never 4.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from services.metrics_api.queries import Filters, Scope
 from services.metrics_api.references import active_targets
 from shared.errors import invalid
 
-TARGET_METRICS = ("nps", "csat")  # the metrics whose moves are defined (a scale metric may join: rating)
+TARGET_METRICS = ("nps", "csat", "rating")  # the metrics whose moves are defined
 ON = ("value", "top_box")
 
 
@@ -69,12 +71,24 @@ def scale_moves(target: float, histogram: dict[str, int], top: int, on: str) -> 
     return gap <= 0, [_move("below", "satisfied", _count(gap, 1, n - satisfied))]
 
 
+def mean_moves(target: float, histogram: dict[str, int], low: int, top: int) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether a mean-score target is met, and the moves into the top point that would each reach it alone."""
+    n = sum(histogram.values())
+    gap = Fraction(str(target)) * n - sum(int(score) * count for score, count in histogram.items())
+    moves = [_move(str(top - 1), str(top), _count(gap, 1, histogram.get(str(top - 1), 0)))]
+    if low < top - 1:
+        moves.append(_move(str(low), str(top), _count(gap, top - low, histogram.get(str(low), 0))))
+    return gap <= 0, moves
+
+
 def to_target(metric: str, figures: dict[str, Any], *, target: float, on: str, source: str) -> dict[str, Any]:
-    """The `to_target` field of an answer's figures (nps, or csat-like: `histogram` and `scale_max`).
+    """The `to_target` field of an answer's figures (nps, or csat/rating: `histogram`, `scale_min`, `scale_max`).
 
     While the value is null (below the minimum sample) nothing is said: `met` and every count are None."""
     if metric == "nps":
         met, moves = nps_moves(target, figures["promoters"], figures["passives"], figures["detractors"])
+    elif metric == "rating" and on == "value":
+        met, moves = mean_moves(target, figures["histogram"], figures["scale_min"], figures["scale_max"])
     else:
         met, moves = scale_moves(target, figures["histogram"], figures["scale_max"], on)
     answer = {"target": target, "target_on": on, "source": source, "met": met, "moves": moves}
@@ -90,12 +104,14 @@ def _check(metric: str, goal: Goal) -> None:
     if goal.target is None:
         return
     if metric not in TARGET_METRICS:
-        raise invalid("target", f"{metric} has no moves towards a target (nps and csat do)", "not_applicable")
+        raise invalid("target", f"{metric} has no moves towards a target (nps, csat and rating do)", "not_applicable")
     if goal.on == "top_box" and metric == "nps":
-        raise invalid("target_on", "top_box applies to csat", "not_applicable")
-    low = -100.0 if metric == "nps" else 0.0
-    if not low <= goal.target <= 100.0:
-        raise invalid("target", f"a {metric} target lies within {low:g}..100", "out_of_range")
+        raise invalid("target_on", "top_box applies to csat and rating", "not_applicable")
+    low, high = -100.0 if metric == "nps" else 0.0, 100.0
+    if metric == "rating" and goal.on != "top_box":
+        high = 10.0  # a mean score (the top box is a percentage)
+    if not low <= goal.target <= high:
+        raise invalid("target", f"a {metric} target lies within {low:g}..{high:g}", "out_of_range")
 
 
 async def add_to_target(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from services.survey_api.followups import followup_handler
+from services.survey_api.catalog import routes as catalog
+from services.survey_api.contacts import routes as contacts
 from services.survey_api.models import (
     IdempotencyRecord,
     InboxEvent,
@@ -13,53 +14,34 @@ from services.survey_api.models import (
     Webhook,
     WebhookDelivery,
 )
-from services.survey_api.routes import (
-    contacts,
-    distributions,
-    hosted,
-    public,
-    responses,
-    surveys,
-    touchpoints,
-    triggers,
-    units,
-)
-from services.survey_api.schemas.settings import SurveyOrgSettings
-from services.survey_api.sender import run_sender
+from services.survey_api.org_settings import SurveyOrgSettings
+from services.survey_api.outreach import routes as outreach
+from services.survey_api.outreach.followups import event_handlers
+from services.survey_api.outreach.sender import run_sender
+from services.survey_api.respondent import routes as respondent
+from services.survey_api.responses import routes as responses
 from services.survey_api.settings import SurveySettings, get_settings
-from shared.app import EventConsumer, create_service_app
+from shared.app import EventConsumer, ServiceSpec, create_service_app
 
 
 def create_app(settings: SurveySettings | None = None) -> FastAPI:
     """Build the survey_api app (settings from the environment unless given)."""
     settings = settings or get_settings()
-    return create_service_app(
+    spec = ServiceSpec(
         title="cxloop survey_api",
         description="Listen: NPS / CSAT / CES surveys, contacts, distributions and responses.",
-        settings=settings,
-        routers=[
-            units.router,
-            touchpoints.router,
-            surveys.router,
-            contacts.router,
-            responses.router,
-            distributions.router,
-            distributions.invitations_router,
-            triggers.router,
-            public.router,
-            hosted.router,
-            hosted.assets,
-        ],
+        source="survey",
+        routers=[catalog.router, contacts.router, responses.router, outreach.router, respondent.router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
-        source="survey",
         webhooks=(Webhook, WebhookDelivery),
         event_feed=True,
         org_settings_model=SurveyOrgSettings,
         background=[run_sender],
-        consumer=EventConsumer(inbox=InboxEvent, accepts=("followup.requested",), handler=followup_handler(settings)),
+        consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(settings)),
     )
+    return create_service_app(spec, settings)
 
 
 app = create_app()

@@ -19,7 +19,7 @@ from shared.errors import CxloopError
 from shared.ids import new_id
 from shared.outbox import OutboxEventFields
 from shared.webhooks.signing import headers as signed_headers
-from shared.webhooks.ssrf import check_target
+from shared.webhooks.ssrf import pinned
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
 
 logger = logging.getLogger("cxloop.webhooks")
@@ -110,10 +110,9 @@ class Webhooks:
         timestamp = int(utcnow().timestamp())
         code: int | None = None
         try:
-            await check_target(hook.url, allow_private=self.allow_private)  # again: DNS may have changed
-            answer = await client.post(
-                hook.url, content=body, headers=signed_headers(hook.secret, delivery.event_id, timestamp, body)
-            )
+            target = await pinned(hook.url, allow_private=self.allow_private)  # again: DNS may have changed
+            headers = signed_headers(hook.secret, delivery.event_id, timestamp, body) | target.headers
+            answer = await client.post(target.url, content=body, headers=headers, extensions=target.extensions)
             code, error = answer.status_code, None if answer.is_success else f"HTTP {answer.status_code}"
         except CxloopError as exc:
             error = exc.detail or exc.title

@@ -24,8 +24,8 @@ from sqlmodel import Session, create_engine, select
 from bench.harness import free_port
 from cxloop import supervisor
 from cxloop.migrations import upgrade
-from services.survey_api.invitations import hash_token, new_token
-from services.survey_api.models import Invitation
+from services.survey_api.outreach.invitations import hash_token, new_token
+from services.survey_api.outreach.models import Invitation
 from shared.auth import mint_token
 from shared.ids import new_id
 from tests.conftest import TEST_SECRET, common_settings

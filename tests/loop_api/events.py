@@ -1,4 +1,4 @@
-"""Builders of the events survey_api sends loop_api, shaped as `services.survey_api.responses.response_event`."""
+"""Payloads of the events survey_api sends loop_api, wrapped by the producers' builders (shared.events)."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ import httpx
 
 from shared.db import utcnow
 from shared.events import (
-    CONTACT_ERASED,
+    CONTACT_ERASED_EVENT,
     RESPONSE_COMPLETED,
     ContactErasedData,
     EventBatch,
     EventEnvelope,
     QuestionInfo,
     ResponseData,
+    build_event,
 )
 from shared.ids import new_id
 
@@ -71,8 +72,7 @@ def response_event(
     org: str = "acme", event_type: str = RESPONSE_COMPLETED, event_id: str | None = None, **data: Any
 ) -> EventEnvelope:
     """A `response.completed` (or `.updated`) event of `org`; keyword arguments go to `response_data`."""
-    payload = response_data(**data).model_dump(mode="json")
-    return EventEnvelope(id=event_id or new_id("evt"), type=event_type, org=org, source="survey_api", data=payload)
+    return build_event(event_type, org=org, data=response_data(**data), id=event_id or new_id("evt"))
 
 
 def same_response(event: EventEnvelope, event_type: str = RESPONSE_COMPLETED) -> EventEnvelope:
@@ -83,7 +83,7 @@ def same_response(event: EventEnvelope, event_type: str = RESPONSE_COMPLETED) ->
 def contact_erased(org: str, contact_id: str, response_ids: list[str] | None = None) -> EventEnvelope:
     """A `contact.erased` event."""
     data = ContactErasedData(contact_id=contact_id, erased_at=utcnow(), response_ids=response_ids or [])
-    return EventEnvelope(type=CONTACT_ERASED, org=org, source="survey_api", data=data.model_dump(mode="json"))
+    return CONTACT_ERASED_EVENT.envelope(org=org, data=data)
 
 
 def batch(*events: EventEnvelope) -> dict[str, Any]:

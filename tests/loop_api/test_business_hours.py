@@ -8,8 +8,8 @@ import random
 import pytest
 from pydantic import ValidationError
 
-from services.loop_api.business_hours import add_business_hours, business_hours_between
-from services.loop_api.schemas.settings import BusinessHours
+from services.loop_api.cases.business_hours import add_business_hours, business_hours_between
+from services.loop_api.org_settings import BusinessHours
 
 UTC_OFFICE = BusinessHours()  # Monday to Friday, 09:00-17:00 UTC
 BERLIN = BusinessHours(timezone="Europe/Berlin")
@@ -128,7 +128,7 @@ def test_invalid_business_hours(fields: dict[str, object], message: str) -> None
 def test_business_hours_take_wall_clock_times_only(bad: object) -> None:
     from pydantic import ValidationError
 
-    from services.loop_api.schemas.settings import BusinessHours
+    from services.loop_api.org_settings import BusinessHours
 
     with pytest.raises(ValidationError, match="wall-clock"):
         BusinessHours.model_validate({"start": "09:00", "end": bad})

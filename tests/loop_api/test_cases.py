@@ -10,9 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.loop_api import cases, lifecycle
-from services.loop_api.lifecycle import TRANSITIONS
-from services.loop_api.schemas.cases import CaseUpdate
+from services.loop_api.cases import lifecycle
+from services.loop_api.cases import service as cases
+from services.loop_api.cases.lifecycle import TRANSITIONS
+from services.loop_api.cases.schemas import CaseUpdate
 from shared.auth import Principal
 from shared.errors import PreconditionFailed
 from tests.conftest import TokenFactory

@@ -10,7 +10,7 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import select
 
-from services.loop_api.followup import saved
+from services.loop_api.cases.followup import saved
 from services.loop_api.models import OutboxEvent
 from shared.events import RESPONSE_UPDATED
 from tests.conftest import TokenFactory, common_settings

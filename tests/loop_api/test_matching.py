@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.loop_api.matching import choose_rule, deepest, rule_matches, rule_priority, words_pattern
-from services.loop_api.schemas.rules import RulePublic, default_rule
+from services.loop_api.rules.matching import choose_rule, deepest, rule_matches, rule_priority, words_pattern
+from services.loop_api.rules.schemas import RulePublic, default_rule
 from shared.events import QuestionInfo, ResponseData
 from tests.loop_api.events import QUESTIONS, response_data
 

@@ -10,8 +10,8 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import col, func, select
 
+from services.loop_api.cases.sweeper import raised, sweep, sweep_loop, sweep_once
 from services.loop_api.models import CaseEvent, OutboxEvent
-from services.loop_api.sweeper import raised, sweep, sweep_loop, sweep_once
 from tests.conftest import Backend, TokenFactory
 from tests.loop_api.helpers import RW, FakeClock, activity, ok, open_case, step
 from tests.loop_api.test_rules import make_rule

@@ -1,4 +1,4 @@
-"""Build the events survey_api sends metrics_api (like its `response_event`) and post them as its dispatcher does."""
+"""Payloads of the events survey_api sends metrics_api, wrapped by its builders, posted as a dispatcher does."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from typing import Any
 import httpx
 
 from shared.events import (
-    CONTACT_ERASED,
+    CONTACT_ERASED_EVENT,
+    INVITATION_EVENT,
     RESPONSE_COMPLETED,
     RESPONSE_UPDATED,
     ContactErasedData,
@@ -19,6 +20,8 @@ from shared.events import (
     InvitationData,
     QuestionInfo,
     ResponseData,
+    build_event,
+    invitation_event_type,
 )
 
 _numbers = itertools.count(1)
@@ -62,6 +65,8 @@ def response_event(
     submitted_at: dt.datetime | None = None,
     updated_at: dt.datetime | None = None,
     event_type: str | None = None,
+    audience: str = "customers",
+    purpose: str = "standard",
 ) -> EventEnvelope:
     """A `response.completed` (or `.updated`) event whose ResponseData is built like survey_api builds it."""
     submitted = submitted_at or days_ago(1)
@@ -70,7 +75,8 @@ def response_event(
         survey_id=survey_id,
         survey_version=1,
         survey_kind="relationship",
-        audience="customer",
+        audience=audience,
+        purpose=purpose,
         touchpoint_id=touchpoint_id,
         channel=channel,
         source="partner",
@@ -86,7 +92,7 @@ def response_event(
         updated_at=updated_at or submitted,
     )
     kind = event_type or (RESPONSE_COMPLETED if finished else RESPONSE_UPDATED)
-    return EventEnvelope(type=kind, org=org, source="survey_api", data=data.model_dump(mode="json"))
+    return build_event(kind, org=org, data=data)
 
 
 def scored(scores: Iterable[int], key: str = "nps", **options: Any) -> list[EventEnvelope]:
@@ -106,7 +112,7 @@ def nps_scores(promoters: int, passives: int, detractors: int) -> list[int]:
 def erased_event(contact_id: str, response_ids: Sequence[str], *, org: str = "acme") -> EventEnvelope:
     """`contact.erased` as survey_api's erasure sends it."""
     data = ContactErasedData(contact_id=contact_id, erased_at=dt.datetime.now(dt.UTC), response_ids=list(response_ids))
-    return EventEnvelope(type=CONTACT_ERASED, org=org, source="survey_api", data=data.model_dump(mode="json"))
+    return CONTACT_ERASED_EVENT.envelope(org=org, data=data)
 
 
 def invitation_event(
@@ -131,7 +137,7 @@ def invitation_event(
         status=status,
         at=when,
     )
-    return EventEnvelope(type=f"invitation.{status}", org=org, source="survey_api", data=data.model_dump(mode="json"))
+    return INVITATION_EVENT.envelope(org=org, data=data, event_type=invitation_event_type(status))
 
 
 async def post_events(

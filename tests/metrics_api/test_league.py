@@ -97,7 +97,7 @@ async def test_each_row_shows_its_own_target(
     for unit, value in (("emea/de/berlin-01", 70), ("emea/fr/paris-01", -70)):
         body = {"metric": "nps", "unit": unit, "value": value, **period}
         assert (await metrics_client.post("/v1/targets", json=body, headers=auth())).status_code == 201
-    rows = {g["key"]: g for g in (await read("nps", group_by="unit", depth=3))["groups"]}
+    rows = {g["key"]: g for g in (await read("nps", group_by="unit", depth=3, include="target"))["groups"]}
     assert (rows["emea/de/berlin-01"]["target"]["value"], rows["emea/de/berlin-01"]["target"]["met"]) == (70, False)
     assert rows["emea/fr/paris-01"]["target"]["met"] is True
     assert rows["emea/de/munich-02"]["target"] is None

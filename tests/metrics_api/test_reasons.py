@@ -151,11 +151,12 @@ class TestLabels:
 
     @pytest.fixture
     async def survey_wired(self, metrics_app: FastAPI, survey_app: FastAPI) -> AsyncIterator[None]:
-        clients = metrics_app.state.dispatcher.clients
+        survey_api = metrics_app.state.reason_labels.survey
+        held = survey_api.http
         async with client_for(survey_app, "survey") as survey:
-            metrics_app.state.dispatcher.clients = {**clients, "survey": survey}
+            survey_api.http = survey
             yield
-        metrics_app.state.dispatcher.clients = clients
+        survey_api.http = held
 
     async def test_labels_in_the_callers_language(
         self, metrics_client: Client, survey_client: Client, ingest: Ingest, auth: TokenFactory, survey_wired: None
@@ -182,10 +183,11 @@ class TestLabels:
             raise httpx.ConnectError("connection refused", request=request)
 
         await ingest(cited(ANSWERS))
-        clients = metrics_app.state.dispatcher.clients
+        survey_api = metrics_app.state.reason_labels.survey
+        held = survey_api.http
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://survey") as down:
-            metrics_app.state.dispatcher.clients = {**clients, "survey": down}
+            survey_api.http = down
             body = await reasons(metrics_client, auth(scopes="metrics:read"))
-        metrics_app.state.dispatcher.clients = clients
+        survey_api.http = held
         assert (body["degraded"], body["language"]) == (["labels"], None)
         assert {item["code"]: item["label"] for item in body["items"]} == {"price": None, "wait": None, "staff": None}

@@ -16,9 +16,8 @@ from sqlmodel import select
 
 from cxloop.services import SERVICES
 from services.metrics_api.models import KindRollup, MetricsTable, QuestionRollup, ScoreFact
-from shared.auth import mint_token
 from shared.events import EventEnvelope
-from tests.conftest import TEST_SETTINGS, Backend, client_for, common_settings
+from tests.conftest import TEST_SETTINGS, Backend, client_for, service_headers
 from tests.metrics_api.events import erased_event, post_events, response_event
 
 BASE = dt.datetime(2026, 1, 20, 9, tzinfo=dt.UTC)
@@ -141,7 +140,7 @@ def _expected_facts(model: Model) -> list[tuple[Any, ...]]:
 async def _check(backend: Backend, stream: list[tuple[Any, ...]]) -> None:
     spec = SERVICES["metrics_api"]
     app = spec.build(type(spec.settings())(**TEST_SETTINGS, database_url=backend.urls["metrics_api"]))
-    service = {"Authorization": "Bearer " + mint_token(common_settings(), org="acme", scopes=["events:write"])}
+    service = service_headers("survey_api")
     model = Model()
     try:
         async with client_for(app, "metrics") as client:

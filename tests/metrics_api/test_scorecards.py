@@ -156,11 +156,12 @@ class TestCaseFigures:
 
     @pytest.fixture
     async def loop_wired(self, metrics_app: FastAPI, loop_app: FastAPI) -> AsyncIterator[None]:
-        clients = metrics_app.state.dispatcher.clients
+        loop_api = metrics_app.state.case_figures.loop
+        held = loop_api.http
         async with client_for(loop_app, "loop") as loop:
-            metrics_app.state.dispatcher.clients = {**clients, "loop": loop}
+            loop_api.http = loop
             yield
-        metrics_app.state.dispatcher.clients = clients
+        loop_api.http = held
 
     async def test_cases_of_the_unit_and_period(
         self, metrics_client: Client, loop_client: Client, auth: TokenFactory, ingest: Ingest, loop_wired: None
@@ -188,12 +189,13 @@ class TestCaseFigures:
         def refuse(request: httpx.Request) -> httpx.Response:
             raise httpx.ConnectError("connection refused", request=request)
 
-        clients = metrics_app.state.dispatcher.clients
+        loop_api = metrics_app.state.case_figures.loop
+        held = loop_api.http
         async with httpx.AsyncClient(transport=httpx.MockTransport(refuse), base_url="http://loop") as down:
-            metrics_app.state.dispatcher.clients = {**clients, "loop": down}
+            loop_api.http = down
             await ingest(scored([10, 9, 2], unit="emea/de", submitted_at=days_ago(1)))
             body = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
-        metrics_app.state.dispatcher.clients = clients
+        loop_api.http = held
         assert (body["cases"], body["degraded"]) == (None, ["cases"])
         assert body["nps"]["n"] == 3  # everything metrics holds itself is there
 
@@ -210,13 +212,14 @@ class TestCaseFigures:
                 return httpx.Response(503)
             return httpx.Response(200, json={"overall": overall})
 
-        clients = metrics_app.state.dispatcher.clients
+        loop_api = metrics_app.state.case_figures.loop
+        held = loop_api.http
         async with httpx.AsyncClient(transport=httpx.MockTransport(loop), base_url="http://loop") as fake:
-            metrics_app.state.dispatcher.clients = {**clients, "loop": fake}
+            loop_api.http = fake
             first = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
             second = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
             third = await card(metrics_client, auth(scopes=READ), "/v1/scorecards/emea")
-        metrics_app.state.dispatcher.clients = clients
+        loop_api.http = held
         assert (first["cases"], first["degraded"]) == (None, ["cases"])
         assert (
             second["cases"]

@@ -17,8 +17,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from jose import jwe, jwk, jwt
 from pydantic import ValidationError
 
-from shared.auth import Principal, TokenVerifier, mint_token
-from shared.errors import Unauthorized
+from shared.auth import Principal, ServicePrincipal, TokenVerifier, mint_service_token, mint_token
+from shared.errors import Forbidden, Unauthorized
 from shared.settings import DEVELOPMENT_SECRET, CommonSettings
 from tests.conftest import TEST_SECRET, TokenFactory, common_settings
 
@@ -81,6 +81,14 @@ def bad_tokens() -> dict[str, str]:
         ).decode(),
         "garbage": "not-a-token",
         "tampered payload": _tampered(),
+        "iat in the future": jwt.encode(claims(iat=int(time.time()) + 3600), TEST_SECRET),
+        "exp as a numeric string": jwt.encode(claims(exp=str(int(time.time()) + 600)), TEST_SECRET),
+        "iat as a list": jwt.encode(claims(iat=[1]), TEST_SECRET),
+        "exp as a boolean": jwt.encode(claims(exp=True), TEST_SECRET),
+        "unknown crit header": jwt.encode(claims(), TEST_SECRET, headers={"crit": ["exp-ext"], "exp-ext": 1}),
+        "longer than 8 KiB": jwt.encode(claims(pad="p" * 9000), TEST_SECRET),
+        "a megabyte": jwt.encode(claims(pad="p" * 1_000_000), TEST_SECRET),
+        "units not unit paths": jwt.encode(claims(units=["/"]), TEST_SECRET),
     }
 
 
@@ -106,6 +114,12 @@ async def test_missing_or_other_scheme_is_401(header: str, survey_client: httpx.
     assert response.headers["content-type"] == "application/problem+json"
 
 
+async def test_iat_within_leeway_is_accepted(survey_client: httpx.AsyncClient) -> None:
+    token = jwt.encode(claims(iat=int(time.time()) + 5), TEST_SECRET)
+    response = await survey_client.get("/v1/units", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200
+
+
 async def test_valid_token_within_leeway_is_accepted(survey_client: httpx.AsyncClient) -> None:
     token = jwt.encode(claims(exp=int(time.time()) - 5), TEST_SECRET)
     response = await survey_client.get("/v1/units", headers={"Authorization": f"Bearer {token}"})
@@ -120,10 +134,68 @@ async def test_missing_scope_is_403(survey_client: httpx.AsyncClient, auth: Toke
 
 def test_minted_token_round_trips() -> None:
     settings = common_settings()
-    token = mint_token(settings, org="acme", sub="svc", scopes=["events:write"], units=["emea"])
+    token = mint_token(settings, org="acme", sub="ann", scopes=["metrics:read"], units=["emea"])
     assert TokenVerifier(settings).verify(token) == Principal(
-        sub="svc", org="acme", scopes=frozenset({"events:write"}), units=("emea",)
+        sub="ann", org="acme", scopes=frozenset({"metrics:read"}), units=("emea",)
     )
+
+
+class TestServiceTokens:
+    """Service tokens name a service, carry no tenant, and are signed with their own key."""
+
+    def test_service_token_round_trips(self) -> None:
+        settings = common_settings()
+        token = mint_service_token(settings, service="loop_api")
+        assert TokenVerifier(settings).identify(token) == ServicePrincipal(
+            service="loop_api", scopes=frozenset({"events:write"})
+        )
+        assert "org" not in jwt.get_unverified_claims(token)
+
+    def test_minting_a_tenant_token_with_events_write_is_refused(self) -> None:
+        with pytest.raises(ValueError, match="events:write"):
+            mint_token(common_settings(), org="acme", scopes=["events:write"])
+        with pytest.raises(ValueError, match="events:write"):
+            mint_service_token(common_settings(), service="x", on_behalf_of=principal(), scopes=["events:write"])
+
+    def test_tenant_token_carrying_events_write_is_refused(self) -> None:
+        token = jwt.encode(claims(scope="surveys:read events:write"), TEST_SECRET)
+        with pytest.raises(Unauthorized, match="events:write"):
+            TokenVerifier(common_settings()).verify(token)
+
+    def test_service_claim_signed_with_the_tenant_key_is_refused(self) -> None:
+        forged = jwt.encode(claims(org=None, svc="survey_api", scope="events:write"), TEST_SECRET)
+        with pytest.raises(Unauthorized):
+            TokenVerifier(common_settings()).identify(forged)
+
+    def test_service_token_is_not_a_tenant(self) -> None:
+        settings = common_settings()
+        with pytest.raises(Forbidden, match="no tenant"):
+            TokenVerifier(settings).verify(mint_service_token(settings, service="loop_api"))
+
+    def test_acting_for_a_tenant_keeps_its_org_and_units(self) -> None:
+        settings = common_settings()
+        token = mint_service_token(settings, service="metrics_api", on_behalf_of=principal(), scopes=["cases:read"])
+        assert TokenVerifier(settings).verify(token) == Principal(
+            sub="ann", org="acme", scopes=frozenset({"cases:read"}), units=("emea",), service="metrics_api"
+        )
+
+    def test_own_service_secret_is_used_and_checked(self) -> None:
+        own = common_settings(service_jwt_secret="s" * 40)
+        token = mint_service_token(own, service="survey_api")
+        assert isinstance(TokenVerifier(own).identify(token), ServicePrincipal)
+        with pytest.raises(Unauthorized):  # a service that does not share the secret refuses it
+            TokenVerifier(common_settings()).identify(token)
+        with pytest.raises(ValidationError, match="differ"):
+            common_settings(service_jwt_secret=TEST_SECRET)
+
+    def test_production_needs_a_service_secret(self) -> None:
+        with pytest.raises(ValidationError, match="SERVICE_JWT_SECRET"):
+            CommonSettings(env="production", jwt_secret="x" * 40)
+        assert CommonSettings(env="production", jwt_secret="x" * 40, service_jwt_secret="y" * 40).env == "production"
+
+
+def principal() -> Principal:
+    return Principal(sub="ann", org="acme", scopes=frozenset({"metrics:read"}), units=("emea",))
 
 
 class TestJwks:
@@ -175,7 +247,8 @@ class TestSettings:
             CommonSettings(env="production", jwt_secret=DEVELOPMENT_SECRET)
 
     def test_production_accepts_its_own_secret(self) -> None:
-        assert CommonSettings(env="production", jwt_secret="x" * 40).env == "production"
+        settings = CommonSettings(env="production", jwt_secret="x" * 40, service_jwt_secret="y" * 40)
+        assert settings.env == "production"
 
     def test_short_secret_is_refused(self) -> None:
         with pytest.raises(ValidationError, match="32 bytes"):

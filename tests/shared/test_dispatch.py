@@ -16,7 +16,7 @@ from sqlmodel import select
 
 from services.survey_api.models import OutboxEvent
 from shared import events as ev
-from shared.auth import TokenVerifier
+from shared.auth import ServicePrincipal, TokenVerifier
 from shared.db import utcnow
 from shared.dispatch import Dispatcher
 from shared.outbox import add_event
@@ -86,8 +86,8 @@ async def test_every_subscriber_gets_each_event_once(survey_app: FastAPI) -> Non
     assert metrics.received == ids and loop.received == ids
     assert {(r.status, tuple(r.destinations)) for r in await rows(survey_app)} == {("delivered", ())}
     assert await dispatcher(survey_app, {"metrics": metrics, "loop": loop}).drain_once() == 0
-    principal = TokenVerifier(common_settings()).verify(metrics.tokens[0])
-    assert principal.scopes == frozenset({"events:write"}) and principal.sub == "survey-dispatcher"
+    caller = TokenVerifier(common_settings()).identify(metrics.tokens[0])
+    assert caller == ServicePrincipal(service="survey_api", scopes=frozenset({"events:write"}))
 
 
 async def test_events_only_webhooks_may_want_go_to_the_local_stop(survey_app: FastAPI) -> None:

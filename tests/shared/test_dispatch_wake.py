@@ -9,13 +9,13 @@ from fastapi import FastAPI
 
 from services.survey_api.models import OutboxEvent
 from shared import events as ev
-from shared.outbox import add_event
+from shared.outbox import add_event, on_outbox_commit
 from tests.shared.test_dispatch import Subscriber, dispatcher, emit
 
 
 async def test_a_commit_that_staged_events_calls_the_listeners(survey_app: FastAPI) -> None:
     woken: list[int] = []
-    survey_app.state.db.on_outbox_commit(lambda: woken.append(1))
+    on_outbox_commit(survey_app.state.db, lambda: woken.append(1))
     await emit(survey_app, count=3)
     assert woken == [1]
 
@@ -23,7 +23,7 @@ async def test_a_commit_that_staged_events_calls_the_listeners(survey_app: FastA
 async def test_a_rollback_or_a_commit_without_events_calls_none(survey_app: FastAPI) -> None:
     woken: list[int] = []
     db = survey_app.state.db
-    db.on_outbox_commit(lambda: woken.append(1))
+    on_outbox_commit(db, lambda: woken.append(1))
     with pytest.raises(RuntimeError):
         async with db.sessions() as session, session.begin():
             envelope = ev.EventEnvelope(type=ev.RESPONSE_COMPLETED, org="acme", source="survey_api", data={})

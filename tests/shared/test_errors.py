@@ -12,9 +12,9 @@ from pydantic import BaseModel
 
 from cxloop.migrations import upgrade
 from services.survey_api.models import IdempotencyRecord, OrgSettingsRow, OutboxEvent
-from services.survey_api.schemas.settings import SurveyOrgSettings
+from services.survey_api.org_settings import SurveyOrgSettings
 from services.survey_api.settings import SurveySettings
-from shared.app import create_service_app
+from shared.app import ServiceSpec, create_service_app
 from shared.auth import mint_token
 from shared.db import SessionDep
 from shared.errors import Conflict
@@ -57,17 +57,17 @@ async def broken_client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         max_body_bytes=2048,
         cors_origins=["https://app.example.com"],
     )
-    app = create_service_app(
+    spec = ServiceSpec(
         title="t",
         description="t",
-        settings=settings,
+        source="survey",
         routers=[router],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         org_settings_model=SurveyOrgSettings,
         outbox_table=OutboxEvent,
-        source="survey",
     )
+    app = create_service_app(spec, settings)
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         yield client

@@ -1,85 +1,63 @@
-"""The in-process token buckets and the `rate_limit` dependency factory."""
+"""Rate limits in the service's database: a sliding window per key and minute, shared by every replica."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import httpx
 import pytest
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import FastAPI
 
-from shared.errors import install_error_handlers
-from shared.ratelimit import TokenBuckets, client_address, path_param, rate_limit
+from cxloop.services import SERVICES
+from services.survey_api.models import RateLimitCounter
+from shared.ratelimit import take
+from tests.conftest import TEST_SETTINGS, Backend, client_for
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+MINUTE = 29_000_000 * 60  # some Unix minute, at its first second
 
 
-class TestTokenBuckets:
-    def test_a_full_minute_then_waits(self) -> None:
-        clock = Clock()
-        buckets = TokenBuckets(clock=clock)
-        assert [buckets.take("a", 3) for _ in range(3)] == [0.0, 0.0, 0.0]
-        assert buckets.take("a", 3) == pytest.approx(20.0)  # one token every 20 s
-        clock.now += 10
-        assert buckets.take("a", 3) == pytest.approx(10.0)
-        clock.now += 10
-        assert buckets.take("a", 3) == 0.0
-        assert buckets.take("b", 3) == 0.0  # every key has its own bucket
+async def test_sliding_window_counts_by_hand(survey_app: FastAPI) -> None:
+    db = survey_app.state.db
 
-    def test_refills_only_up_to_the_limit(self) -> None:
-        clock = Clock()
-        buckets = TokenBuckets(clock=clock)
-        buckets.take("a", 2)
-        clock.now += 3600
-        assert [buckets.take("a", 2) for _ in range(3)][-1] > 0
+    async def hit(at: float, key: str = "k") -> float:
+        return await take(db, RateLimitCounter, bucket="b", key=key, per_minute=3, now=at)
 
-    def test_forgets_the_least_recently_used_key_beyond_its_size(self) -> None:
-        buckets = TokenBuckets(max_keys=2, clock=Clock())
-        buckets.take("a", 1)
-        buckets.take("b", 1)
-        assert buckets.take("a", 1) > 0  # refused, and now the most recently used
-        buckets.take("c", 1)  # forgets b
-        assert len(buckets) == 2
-        assert buckets.take("b", 1) == 0.0
-        assert buckets.take("c", 1) > 0
+    assert [await hit(MINUTE + 1) for _ in range(3)] == [0.0, 0.0, 0.0]
+    assert await hit(MINUTE + 1) == 59.0  # a 4th in the minute: over on its own, wait for the next minute
+    assert await hit(MINUTE + 1, key="other") == 0.0  # every key has its own count
+    # 30 s into the next minute half of the previous minute's 4 still count: 2 + 1 fits, 2 + 2 does not
+    assert await hit(MINUTE + 90) == 0.0
+    assert await hit(MINUTE + 90) == 15.0  # 4 * (1 - x/60) + 2 <= 3 once x >= 45 s: 15 s from now
+    assert await hit(MINUTE + 150) == 0.0  # two minutes on: only the last minute's 2, weighted by 1/2
 
 
-def app_with(per_minute: int) -> FastAPI:
-    app = FastAPI()
-    install_error_handlers(app)
-    router = APIRouter(dependencies=[Depends(rate_limit("address", per_minute * 3))])
-    per_token = Depends(rate_limit("token", lambda request: per_minute, key=path_param("token")))
+@pytest.fixture
+async def replicas(backend: Backend) -> AsyncIterator[list[httpx.AsyncClient]]:
+    """Two survey_api processes on one database, each with the public limit at 2 a minute per token."""
+    spec = SERVICES["survey_api"]
+    settings = type(spec.settings())(**TEST_SETTINGS, database_url=backend.urls["survey_api"], public_rate_per_minute=2)
+    apps = [spec.build(settings) for _ in range(2)]
+    clients = [client_for(app, "survey") for app in apps]
+    try:
+        yield clients
+    finally:
+        for client in clients:
+            await client.aclose()
+        async with apps[0].state.db.sessions() as session, session.begin():
+            await session.exec(RateLimitCounter.__table__.delete())  # type: ignore[attr-defined,call-overload]
+        for app in apps:
+            await app.state.db.dispose()
 
-    @router.get("/t/{token}", dependencies=[per_token])
-    async def by_token(token: str) -> dict[str, str]:
-        return {"token": token}
 
-    @router.get("/free")
-    async def free(request: Request) -> dict[str, str | None]:
-        return {"address": client_address(request)}
-
-    app.include_router(router)
-    return app
-
-
-class TestDependency:
-    async def test_per_key_and_per_address_with_retry_after(self) -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app_with(2)), base_url="http://t") as client:
-            assert [(await client.get("/t/a")).status_code for _ in range(3)] == [200, 200, 429]
-            limited = await client.get("/t/a")
-            assert limited.headers["content-type"] == "application/problem+json"
-            assert limited.headers["retry-after"] == "30"
-            assert limited.json()["status"] == 429 and limited.json()["type"].endswith("/rate-limited")
-            assert (await client.get("/free")).json() == {"address": "127.0.0.1"}
-            assert (await client.get("/free")).status_code == 200
-            assert (await client.get("/free")).status_code == 429  # 6 a minute from one address, whatever the key
-
-    async def test_each_app_has_its_own_buckets(self) -> None:
-        for _ in range(2):
-            transport = httpx.ASGITransport(app=app_with(1))
-            async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
-                assert (await client.get("/t/a")).status_code == 200
+async def test_replicas_share_the_limit(replicas: list[httpx.AsyncClient]) -> None:
+    first, second = replicas
+    url = "/v1/public/invitations/tok_unknown"
+    statuses = [(await client.get(url)).status_code for client in (first, second, first, second)]
+    assert statuses == [404, 404, 429, 429]  # 2 a minute per token across both, not 2 each
+    limited = await second.get(url)
+    assert limited.headers["content-type"] == "application/problem+json"
+    assert int(limited.headers["retry-after"]) >= 1
+    others = [
+        (await client.get(f"/v1/public/invitations/tok_{n}")).status_code for n, client in enumerate(replicas * 4)
+    ]
+    assert others == [404] * 5 + [429] * 3  # 10 a minute per address, across both: the 5 above and 5 of these

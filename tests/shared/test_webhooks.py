@@ -119,6 +119,14 @@ class TestWebhooks:
             "ftp://example.com/x",
             "http://user:pw@example.com/x",
             "not a url at all",
+            "http://127.0.0.1:99999/",
+            "http://[::1/",
+            "http://[1::",
+            "http://[2002:7f00:1::1]/x",  # 6to4 of 127.0.0.1
+            "http://[2002:808:808::1]/x",  # 6to4 of a public address: the whole range is refused
+            "http://[64:ff9b::a00:1]/x",  # NAT64 of 10.0.0.1
+            "http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/x",  # Teredo
+            "http://[::7f00:1]/x",  # IPv4-compatible 127.0.0.1
         ],
     )
     async def test_private_and_odd_targets_are_refused(
@@ -223,6 +231,30 @@ class TestWebhooks:
         assert receiver.requests == []
         deliveries = (await survey_client.get(f"/v1/webhooks/{hook['id']}/deliveries", headers=auth(**ADMIN))).json()
         assert "non-public" in deliveries["items"][0]["last_error"]
+
+    async def test_delivery_connects_to_the_checked_address(
+        self, survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory, monkeypatch: Any
+    ) -> None:
+        answers = [["93.184.216.34"]]  # what the name resolves to when the webhook is created
+
+        async def resolve(host: str, port: int) -> list[str]:
+            assert host == "hooks.example.com"
+            return answers[0]
+
+        monkeypatch.setattr("shared.webhooks.ssrf.resolve", resolve)
+        receiver = Receiver(200)
+        wire(survey_app, receiver, allow_private=False)
+        await subscribe(survey_client, auth, url="https://hooks.example.com:8443/in")
+        await emit(survey_app)
+        await survey_app.state.webhooks.deliver_due()
+        [sent] = receiver.requests
+        assert (sent.url.host, sent.url.port, sent.url.path) == ("93.184.216.34", 8443, "/in")
+        assert sent.headers["host"] == "hooks.example.com:8443"
+        assert sent.extensions["sni_hostname"] == "hooks.example.com"
+        answers[0] = ["93.184.216.34", "127.0.0.1"]  # rebinding: the name now also points inside
+        await emit(survey_app)
+        await survey_app.state.webhooks.deliver_due()
+        assert len(receiver.requests) == 1
 
     async def test_delete_stops_delivery(
         self, survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory

@@ -10,9 +10,10 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlmodel import col, select
 
-from services.survey_api.distributions import create_distribution
-from services.survey_api.models import Invitation, OutboxEvent
-from services.survey_api.schemas.distributions import DistributionCreate, DistributionCreated
+from services.survey_api.models import OutboxEvent
+from services.survey_api.outreach.distributions import create_distribution
+from services.survey_api.outreach.models import Invitation
+from services.survey_api.outreach.schemas import DistributionCreate, DistributionCreated
 from services.survey_api.settings import SurveySettings
 from shared.auth import Principal
 from tests.survey_api.helpers import ALL, ok

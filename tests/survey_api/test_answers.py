@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from services.survey_api.answers import check_answers, normalise
-from services.survey_api.schemas.questions import Question
+from services.survey_api.catalog.questions import Question
+from services.survey_api.responses.answers import check_answers, normalise
 
 QUESTIONS = tuple(
     Question.model_validate(q)

@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import event
 
-from services.survey_api.invitations import find_by_token, hash_token
+from services.survey_api.outreach.invitations import find_by_token, hash_token
 from shared.db import utcnow
 from tests.conftest import TokenFactory
 from tests.survey_api.distribution_helpers import (

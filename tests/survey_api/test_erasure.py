@@ -9,7 +9,9 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import select
 
-from services.survey_api.models import OutboxEvent, Response, Survey, SurveyTable, SurveyVersion
+from services.survey_api.catalog.models import Survey, SurveyVersion
+from services.survey_api.models import OutboxEvent, SurveyTable
+from services.survey_api.responses.models import SurveyResponse
 from shared.events import CONTACT_ERASED, RESPONSE_COMPLETED, EventEnvelope
 from shared.ids import new_id
 from shared.outbox import add_event
@@ -62,7 +64,7 @@ async def seed_responses(app: FastAPI, contact_id: str, other_contact_id: str) -
         )  # fmt: skip
         for name, response_id in ids.items():
             session.add(
-                Response(
+                SurveyResponse(
                     id=response_id,
                     org="acme",
                     survey_id=survey_id,
@@ -158,7 +160,7 @@ class TestEraseContact:
                 leaked = [value for value in PERSONAL if value in row]
                 assert not leaked, f"{table} still holds {leaked}: {row}"
         async with survey_app.state.db.sessions() as session:
-            responses = {r.id: r for r in (await session.exec(select(Response))).all()}
+            responses = {r.id: r for r in (await session.exec(select(SurveyResponse))).all()}
             events = (await session.exec(select(OutboxEvent))).all()
         assert responses[ids["first"]].answers == {"nps": 3, "reasons": ["price", "other"]}
         assert responses[ids["second"]].answers == {"nps": 9}

@@ -8,7 +8,8 @@ import httpx
 from fastapi import FastAPI
 from sqlmodel import select
 
-from services.survey_api.models import Invitation, Survey
+from services.survey_api.catalog.models import Survey
+from services.survey_api.outreach.models import Invitation
 from shared.events import EventEnvelope
 from tests.conftest import TokenFactory
 from tests.survey_api.helpers import ALL, NPS_PLUS, make_units, ok, published_survey

@@ -13,9 +13,12 @@ from fastapi import FastAPI
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from services.survey_api import hosted
-from services.survey_api.invitations import hash_token, new_token
-from services.survey_api.models import Contact, Invitation, OutboxEvent, Response
+from services.survey_api.contacts.models import Contact
+from services.survey_api.models import OutboxEvent
+from services.survey_api.outreach.invitations import hash_token, new_token
+from services.survey_api.outreach.models import Invitation
+from services.survey_api.respondent import page as hosted
+from services.survey_api.responses.models import SurveyResponse
 from shared.db import utcnow
 from shared.ids import new_id
 from tests.conftest import TokenFactory
@@ -75,9 +78,9 @@ async def invitation_of(app: FastAPI, token: str) -> Invitation:
         return found.one()
 
 
-async def responses_of(app: FastAPI) -> list[Response]:
+async def responses_of(app: FastAPI) -> list[SurveyResponse]:
     async with app.state.db.sessions() as session:
-        return list((await session.exec(select(Response))).all())
+        return list((await session.exec(select(SurveyResponse))).all())
 
 
 async def event_types(app: FastAPI) -> list[str]:

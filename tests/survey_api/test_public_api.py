@@ -184,7 +184,7 @@ class TestRateLimit:
         assert statuses == [200, 200, 200, 429]
         limited = await survey_client.post(f"{url(token)}/response", json={"answers": ANSWERS})
         assert limited.status_code == 429 and limited.headers["content-type"] == "application/problem+json"
-        assert 1 <= int(limited.headers["retry-after"]) <= 20
+        assert 1 <= int(limited.headers["retry-after"]) <= 60  # at most until the minute ends
         assert limited.json()["type"].endswith("/rate-limited")
         other = await make_invitation(survey_app, survey["id"])
         assert (await survey_client.get(url(other))).status_code == 200  # another token has its own bucket

@@ -8,7 +8,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from services.survey_api.schemas.questions import Question
+from services.survey_api.catalog.questions import Question
 from tests.conftest import TokenFactory
 from tests.survey_api.test_surveys import WRITE, fields, make_survey, nps_only
 

@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from sqlalchemy import event
 from sqlmodel import select
 
-from services.survey_api.models import OutboxEvent, Response
+from services.survey_api.models import OutboxEvent
+from services.survey_api.responses.models import SurveyResponse
 from tests.conftest import TokenFactory
 from tests.survey_api.helpers import ALL, NPS_PLUS, make_units, ok, published_survey
 
@@ -57,9 +58,9 @@ async def events(app: FastAPI) -> list[OutboxEvent]:
         return list((await session.exec(select(OutboxEvent).order_by(OutboxEvent.id))).all())
 
 
-async def stored(app: FastAPI) -> list[Response]:
+async def stored(app: FastAPI) -> list[SurveyResponse]:
     async with app.state.db.sessions() as session:
-        return list((await session.exec(select(Response))).all())
+        return list((await session.exec(select(SurveyResponse))).all())
 
 
 class TestCreateResponse:

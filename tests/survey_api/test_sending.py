@@ -12,11 +12,11 @@ import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
 
-from services.survey_api import delivery, mailer, sender, sms
-from services.survey_api.invitations import find_by_token
-from services.survey_api.links import invitation_token
+from services.survey_api.outreach import delivery, mailer, sender, sms
+from services.survey_api.outreach.invitations import find_by_token
+from services.survey_api.outreach.links import invitation_token
+from services.survey_api.outreach.sms import gsm_length
 from services.survey_api.settings import SurveySettings
-from services.survey_api.sms import gsm_length
 from shared.db import utcnow
 from tests.conftest import TokenFactory
 from tests.survey_api.distribution_helpers import (

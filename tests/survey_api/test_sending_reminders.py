@@ -10,10 +10,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.survey_api.invitations import advance
-from services.survey_api.models import Invitation
-from services.survey_api.reminders import send_reminders
-from services.survey_api.sender import send_due
+from services.survey_api.outreach.invitations import advance
+from services.survey_api.outreach.models import Invitation
+from services.survey_api.outreach.reminders import send_reminders
+from services.survey_api.outreach.sender import send_due
 from services.survey_api.settings import SurveySettings
 from shared.db import utcnow
 from tests.conftest import TokenFactory

@@ -10,7 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.survey_api.surveys import answerable_version
+from services.survey_api.catalog.surveys import answerable_version
 from shared.errors import Conflict, NotFound
 from tests.conftest import TokenFactory
 from tests.survey_api.test_surveys import READ, WRITE, act, fields, instant, make_survey, nps_only, patch, survey_body

@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from services.survey_api.invitations import find_by_token
-from services.survey_api.triggers import sampled_in
+from services.survey_api.outreach.invitations import find_by_token
+from services.survey_api.outreach.triggers import sampled_in
 from shared.db import utcnow
 from tests.conftest import TokenFactory
 from tests.survey_api.distribution_helpers import WRITER, event_types, stored_invitations

@@ -1,7 +1,9 @@
 """reason × NPS score rollup: reason impact (NPS with and without each reason) without reading the facts
 
+Keyed by audience and purpose like every rollup (trust_0003), so employees and follow-ups stay apart.
+
 Revision ID: 20261202_insight
-Revises: 0002
+Revises: trust_0003
 Create Date: 2026-12-02 06:30:00.000000+00:00
 """
 
@@ -13,11 +15,11 @@ import sqlmodel
 from alembic import op
 
 revision: str = '20261202_insight'
-down_revision: str | None = '0002'
+down_revision: str | None = 'trust_0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-KEY = ("org", "unit", "grain", "day", "survey_id", "question", "code")
+KEY = ("org", "unit", "grain", "day", "audience", "purpose", "survey_id", "question", "code")
 COUNTS = tuple(f"h{s}" for s in range(11)) + ("n",)
 
 
@@ -39,6 +41,8 @@ def upgrade() -> None:
     sa.Column('unit', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
     sa.Column('grain', sqlmodel.sql.sqltypes.AutoString(length=1), nullable=False),
     sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('audience', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
+    sa.Column('purpose', sqlmodel.sql.sqltypes.AutoString(length=20), nullable=False),
     sa.Column('survey_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('question', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
@@ -65,16 +69,17 @@ def _date(value: object) -> dt.date:
 def _backfill() -> None:
     """Count the reason facts already stored, by their response's NPS score (what `cxloop metrics rebuild` writes)."""
     query = (
-        "SELECT r.org, r.unit, r.day, r.survey_id, r.question, r.code, s.score, count(*)"
+        "SELECT r.org, r.unit, r.day, r.audience, r.purpose, r.survey_id, r.question, r.code, s.score, count(*)"
         " FROM reason_facts r JOIN score_facts s ON s.response_id = r.response_id AND s.kind = 'nps'"
-        " GROUP BY r.org, r.unit, r.day, r.survey_id, r.question, r.code, s.score"
+        " GROUP BY r.org, r.unit, r.day, r.audience, r.purpose, r.survey_id, r.question, r.code, s.score"
     )
     found: dict[tuple, list[int]] = {}
-    for org, unit, day, survey_id, question, code, score, n in op.get_bind().execute(sa.text(query)):
+    for org, unit, day, audience, purpose, survey_id, question, code, score, n in op.get_bind().execute(sa.text(query)):
         start = _date(day)
         for node in _ancestors(unit):
             for grain, first in (("d", start), ("m", start.replace(day=1))):
-                counts = found.setdefault((org, node, grain, first, survey_id, question, code), [0] * 12)
+                key = (org, node, grain, first, audience, purpose, survey_id, question, code)
+                counts = found.setdefault(key, [0] * 12)
                 counts[score] += n
                 counts[11] += n
     rows = [dict(zip(KEY, k)) | dict(zip(COUNTS, v)) | {"parent": _parent(k[1])} for k, v in sorted(found.items())]

@@ -4,39 +4,32 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.metrics_api import benchmarks
 from services.metrics_api.schemas import BenchmarkCreate, BenchmarkPublic, Metric
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.schemas.common import UnitPath
 
-router = APIRouter(prefix="/v1/benchmarks", tags=["benchmarks"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=IdempotentRoute,
+    prefix="/v1/benchmarks",
+    tags=["benchmarks"],
+    responses=problem_responses(401, 403, 422),
+)
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("admin"))]
 
 
 @router.post("", status_code=201, response_model=BenchmarkPublic)
-async def create_benchmark(
-    data: BenchmarkCreate,
-    request: Request,
-    principal: Writer,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_benchmark(data: BenchmarkCreate, principal: Writer, session: IdempotentSession) -> BenchmarkPublic:
     """Add an external reference value for a metric on a scope (scope `admin`)."""
-
-    async def create(session: AsyncSession) -> BenchmarkPublic:
-        benchmark = await benchmarks.create_benchmark(session=session, principal=principal, data=data)
-        return BenchmarkPublic.model_validate(benchmark)
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    benchmark = await benchmarks.create_benchmark(session=session, principal=principal, data=data)
+    return BenchmarkPublic.model_validate(benchmark)
 
 
 @router.get("", response_model=Page[BenchmarkPublic])

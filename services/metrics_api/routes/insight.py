@@ -14,12 +14,19 @@ from services.metrics_api.schemas.insight import DriversAnswer, ReasonsAnswer
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
+from shared.strict_query import open_query
 
-router = APIRouter(prefix="/v1", tags=["insight"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/v1",
+    tags=["insight"],
+    responses=problem_responses(401, 403, 422),
+    dependencies=[open_query("attr.")],
+)
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 FILTERS_DOC = (
     " `survey_id` is required; the filters of the metrics endpoints apply (unit, from, to, channel,"
-    " touchpoint_id, attr.<key>); group_by, interval, compare and include do not."
+    " touchpoint_id, attr.<key>, audience: employees' answers are anonymous); group_by, interval, compare,"
+    " include, target and depth do not."
 )
 
 

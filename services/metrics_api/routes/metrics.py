@@ -1,8 +1,9 @@
-"""`/v1/metrics/{nps|csat|ces|response_rate}`: a metric with its sample size and uncertainty (`metrics:read`)."""
+"""`/v1/metrics/{nps|csat|ces|rating|response_rate}`: a metric with its sample size and uncertainty (`metrics:read`)."""
 
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
@@ -11,14 +12,29 @@ from services.metrics_api import metrics
 from services.metrics_api.metrics import MetricRequest
 from services.metrics_api.period import BOUND_DESCRIPTION
 from services.metrics_api.queries import Filters
-from services.metrics_api.schemas import CesAnswer, CsatAnswer, NpsAnswer, OpaqueId, QuestionKey, RateAnswer
+from services.metrics_api.schemas import (
+    Audience,
+    CesAnswer,
+    CsatAnswer,
+    NpsAnswer,
+    OpaqueId,
+    QuestionKey,
+    RateAnswer,
+    RatingAnswer,
+)
 from services.metrics_api.to_target import Goal
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
 from shared.schemas.common import Channel, UnitPath
+from shared.strict_query import open_query
 
-router = APIRouter(prefix="/v1/metrics", tags=["metrics"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    prefix="/v1/metrics",
+    tags=["metrics"],
+    responses=problem_responses(401, 403, 422),
+    dependencies=[open_query("attr.")],
+)
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 
 ATTR_KEY = r"[a-z][a-z0-9_]{0,39}"
@@ -27,7 +43,8 @@ MAX_ATTR_VALUE = 500
 GROUP_PATTERN = rf"^(unit|touchpoint|channel|survey|attr\.{ATTR_KEY})$"
 COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,:]{{1,{MAX_ATTR_VALUE}}})$"
 TARGET_DOC = (
-    "nps, csat: `to_target` says how many answers must move to reach this value (default: the scope's saved target)"
+    "nps, csat, rating: `to_target` says how many answers must move to reach this value (default: the scope's saved"
+    " target)"
 )
 DEPTH_DOC = (
     "With group_by=unit: rank every unit at this depth of the tree (3: emea/de/berlin-01), with rank, percentile"
@@ -55,10 +72,15 @@ def _attributes(request: Request) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return tuple((key, tuple(dict.fromkeys(values))) for key, values in sorted(found.items()))
 
 
-def metric_request(
+def _metric_query(
     request: Request,
-    survey_id: Annotated[OpaqueId | None, Query(description="Only answers to this survey")] = None,
-    question: Annotated[QuestionKey | None, Query(description="Only answers to the question with this key")] = None,
+    survey_id: Annotated[
+        OpaqueId | None, Query(description="Only answers to this survey (follow-up surveys too, when named)")
+    ] = None,
+    audience: Annotated[
+        Audience,
+        Query(description="Whose answers: customers, or employees (anonymous: no counts below the minimum sample)"),
+    ] = "customers",
     touchpoint_id: Annotated[OpaqueId | None, Query(description="Only answers at this touchpoint")] = None,
     unit: Annotated[UnitPath | None, Query(description="Only this unit and the units below it")] = None,
     channel: Annotated[Channel | None, Query(description="Only answers given through this channel")] = None,
@@ -81,11 +103,13 @@ def metric_request(
         str | None, Query(pattern=r"^(target|benchmark)(,(target|benchmark))?$", description="target, benchmark")
     ] = None,
     target: Annotated[float | None, Query(description=TARGET_DOC, ge=-100, le=100)] = None,
-    target_on: Annotated[Literal["value", "top_box"] | None, Query(description="csat: value or top_box")] = None,
+    target_on: Annotated[
+        Literal["value", "top_box"] | None, Query(description="csat, rating: value or top_box")
+    ] = None,
     depth: Annotated[int | None, Query(ge=1, le=20, description=DEPTH_DOC)] = None,
 ) -> MetricRequest:
-    """The query string of a metrics request."""
-    filters = Filters(survey_id, question, touchpoint_id, channel, _attributes(request))
+    """The query string of a metrics request (but `question`)."""
+    filters = Filters(survey_id, None, touchpoint_id, channel, _attributes(request), audience)
     return MetricRequest(
         filters=filters,
         unit=unit,
@@ -100,7 +124,24 @@ def metric_request(
     )
 
 
+def metric_request(
+    common: Annotated[MetricRequest, Depends(_metric_query)],
+    question: Annotated[QuestionKey | None, Query(description="Only answers to the question with this key")] = None,
+) -> MetricRequest:
+    """The query string of a metrics request."""
+    return replace(common, filters=replace(common.filters, question=question))
+
+
+def rating_request(
+    common: Annotated[MetricRequest, Depends(_metric_query)],
+    question: Annotated[QuestionKey, Query(description="The rating question's key (required)")],
+) -> MetricRequest:
+    """The query string of a rating request: its question is required."""
+    return replace(common, filters=replace(common.filters, question=question))
+
+
 Asked = Annotated[MetricRequest, Depends(metric_request)]
+AskedRating = Annotated[MetricRequest, Depends(rating_request)]
 
 
 def _doc(summary: str) -> str:
@@ -135,11 +176,28 @@ async def get_csat(principal: Reader, session: SessionDep, asked: Asked) -> dict
     "/ces",
     response_model=CesAnswer,
     response_model_exclude_unset=True,
-    description=_doc("CES: the mean score with its t interval, percent easy (top three points) and histogram."),
+    description=_doc(
+        "CES: the mean score with its t interval, percent easy (the points above the scale's midpoint: 5-7 of 1-7,"
+        " 4-5 of 1-5) and histogram."
+    ),
 )
 async def get_ces(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
-    """CES: the mean score with its t interval, percent easy (top three points) and histogram."""
+    """CES: the mean score with its t interval, percent easy (points above the scale's midpoint) and histogram."""
     return await metrics.metric_answer(session=session, principal=principal, metric="ces", request=asked)
+
+
+@router.get(
+    "/rating",
+    response_model=RatingAnswer,
+    response_model_exclude_unset=True,
+    description=_doc(
+        "A rating question (`question` required): the mean score with its t interval, top box and top-2-box"
+        " percentages and histogram."
+    ),
+)
+async def get_rating(principal: Reader, session: SessionDep, asked: AskedRating) -> dict[str, Any]:
+    """A rating question: the mean score with its t interval, top box and top-2-box percentages and histogram."""
+    return await metrics.metric_answer(session=session, principal=principal, metric="rating", request=asked)
 
 
 @router.get(

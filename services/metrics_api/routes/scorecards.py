@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from services.metrics_api import scorecards
 from services.metrics_api.case_figures import CaseFigures
-from services.metrics_api.schemas import Scorecard
+from services.metrics_api.schemas import Audience, Scorecard
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
@@ -20,6 +20,10 @@ from shared.schemas.common import UNIT_PATH_PATTERN
 router = APIRouter(prefix="/v1/scorecards", tags=["scorecards"], responses=problem_responses(401, 403, 422))
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 Days = Annotated[int, Query(ge=1, le=366, description="Length of the current period, today included")]
+AudienceQuery = Annotated[
+    Audience,
+    Query(description="Whose answers: customers, or employees (anonymous; no case figures: they open no cases)"),
+]
 CACHE_CONTROL = "private, max-age=60"
 NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
     304: {"description": "Not modified: the `ETag` in `If-None-Match` is still current"}
@@ -45,17 +49,27 @@ def _cached(request: Request, card: Scorecard) -> Response:
     return Response(content=body, media_type="application/json", headers=headers)
 
 
-def _cases(request: Request, principal: Principal, unit: str | None) -> scorecards.CaseSource:
-    """How this app gets the case figures of the scorecard: from loop_api, remembered for a minute."""
+def _cases(request: Request, principal: Principal, unit: str | None, audience: str) -> scorecards.CaseSource | None:
+    """How this app gets the case figures of the scorecard: from loop_api, remembered for a minute (cases are
+    about customers: an employees' scorecard has none)."""
+    if audience != "customers":
+        return None
     figures: CaseFigures = request.app.state.case_figures
     return partial(figures.get, principal, unit)
 
 
 @router.get("", response_model=Scorecard, responses=NOT_MODIFIED)
-async def get_org_scorecard(request: Request, principal: Reader, session: SessionDep, days: Days = 30) -> Response:
+async def get_org_scorecard(
+    request: Request, principal: Reader, session: SessionDep, days: Days = 30, audience: AudienceQuery = "customers"
+) -> Response:
     """The scorecard of the whole org (of the token's units, for a unit-restricted token)."""
     card = await scorecards.scorecard(
-        session=session, principal=principal, unit=None, days=days, cases=_cases(request, principal, None)
+        session=session,
+        principal=principal,
+        unit=None,
+        days=days,
+        cases=_cases(request, principal, None, audience),
+        audience=audience,
     )
     return _cached(request, card)
 
@@ -67,9 +81,15 @@ async def get_unit_scorecard(
     session: SessionDep,
     unit: Annotated[str, Path(pattern=UNIT_PATH_PATTERN, max_length=255, description="A unit path: emea/de")],
     days: Days = 30,
+    audience: AudienceQuery = "customers",
 ) -> Response:
     """The scorecard of a unit and the units below it; 403 outside the token's units."""
     card = await scorecards.scorecard(
-        session=session, principal=principal, unit=unit, days=days, cases=_cases(request, principal, unit)
+        session=session,
+        principal=principal,
+        unit=unit,
+        days=days,
+        cases=_cases(request, principal, unit, audience),
+        audience=audience,
     )
     return _cached(request, card)

@@ -5,39 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response
-from fastapi.responses import JSONResponse
-from sqlmodel.ext.asyncio.session import AsyncSession
+from fastapi import APIRouter, Depends, Query, Response
 
 from services.metrics_api import targets
 from services.metrics_api.schemas import Metric, TargetCreate, TargetPublic, TargetUpdate
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
-from shared.idempotency import IdempotencyDep, IdempotencyKeyHeader
+from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.schemas.common import UnitPath
 
-router = APIRouter(prefix="/v1/targets", tags=["targets"], responses=problem_responses(401, 403, 422))
+router = APIRouter(
+    route_class=IdempotentRoute, prefix="/v1/targets", tags=["targets"], responses=problem_responses(401, 403, 422)
+)
 Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 Writer = Annotated[Principal, Depends(require_scopes("admin"))]
 
 
 @router.post("", status_code=201, response_model=TargetPublic, responses=problem_responses(409))
-async def create_target(
-    data: TargetCreate,
-    request: Request,
-    principal: Writer,
-    idempotency: IdempotencyDep,
-    key: IdempotencyKeyHeader = None,
-) -> JSONResponse:
+async def create_target(data: TargetCreate, principal: Writer, session: IdempotentSession) -> TargetPublic:
     """Set a goal for a metric on a scope over a period (scope `admin`); 409 if one overlaps it."""
-
-    async def create(session: AsyncSession) -> TargetPublic:
-        target = await targets.create_target(session=session, principal=principal, data=data)
-        return TargetPublic.model_validate(target)
-
-    return await idempotency.run(request=request, principal=principal, key=key, payload=data, create=create)
+    target = await targets.create_target(session=session, principal=principal, data=data)
+    return TargetPublic.model_validate(target)
 
 
 @router.get("", response_model=Page[TargetPublic])

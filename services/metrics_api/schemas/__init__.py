@@ -1,7 +1,14 @@
 """metrics_api's request and response models."""
 
 from services.metrics_api.schemas.benchmarks import BenchmarkCreate, BenchmarkPublic
-from services.metrics_api.schemas.common import VALUE_DESCRIPTION, AttributeKey, Metric, OpaqueId, QuestionKey
+from services.metrics_api.schemas.common import (
+    VALUE_DESCRIPTION,
+    AttributeKey,
+    Audience,
+    Metric,
+    OpaqueId,
+    QuestionKey,
+)
 from services.metrics_api.schemas.metrics import (
     BenchmarkStatus,
     CesAnswer,
@@ -11,6 +18,7 @@ from services.metrics_api.schemas.metrics import (
     PeriodOut,
     PreviousValue,
     RateAnswer,
+    RatingAnswer,
     TargetStatus,
 )
 from services.metrics_api.schemas.scorecards import Scorecard
@@ -20,6 +28,7 @@ from services.metrics_api.schemas.targets import TargetCreate, TargetPublic, Tar
 __all__ = [
     "VALUE_DESCRIPTION",
     "AttributeKey",
+    "Audience",
     "BenchmarkCreate",
     "BenchmarkPublic",
     "BenchmarkStatus",
@@ -34,6 +43,7 @@ __all__ = [
     "PreviousValue",
     "QuestionKey",
     "RateAnswer",
+    "RatingAnswer",
     "Scorecard",
     "TargetCreate",
     "TargetPublic",

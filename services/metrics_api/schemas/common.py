@@ -6,12 +6,14 @@ from typing import Annotated, Literal
 
 from pydantic import StringConstraints
 
-Metric = Literal["nps", "csat", "ces", "response_rate"]
+Metric = Literal["nps", "csat", "ces", "rating", "response_rate"]
+Audience = Literal["customers", "employees"]
 OpaqueId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 QuestionKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 AttributeKey = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,39}$")]
 
 VALUE_DESCRIPTION = (
     "The goal: nps -100..100; csat 0..100 (percent satisfied); response_rate 0..100 (percent); "
-    "ces 1..7 on the default scale, but any 0..10 is accepted for orgs that use another CES scale"
+    "ces 1..7 on the default scale, but any 0..10 is accepted for orgs that use another CES scale; "
+    "rating: a mean score, 0..10"
 )

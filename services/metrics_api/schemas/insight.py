@@ -6,6 +6,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from services.metrics_api.schemas.common import Audience
 from services.metrics_api.schemas.metrics import PeriodOut
 
 Quadrant = Literal["fix", "maintain", "secondary", "overinvested"]
@@ -52,6 +53,7 @@ class DriversAnswer(BaseModel):
     survey_id: str
     unit: str | None
     period: PeriodOut
+    audience: Audience = Field(description="Whose answers: customers or employees")
     min_sample: int
     method: Literal["relative_weights", "correlation"]
     reason: str | None = Field(
@@ -77,8 +79,10 @@ class ReasonImpact(BaseModel):
 
     code: str
     label: str | None = Field(default=None, description="The code's label in `language`; null when unknown")
-    count: int = Field(description="Responses in scope with an NPS score that cite it")
-    share_pct: float = Field(description="100·count/n")
+    count: int | None = Field(
+        description="Responses in scope with an NPS score that cite it; employees: null below the minimum sample"
+    )
+    share_pct: float | None = Field(description="100·count/n; null when count is")
     nps_with: float | None = Field(description="NPS of those citing it; null below the minimum sample")
     nps_without: float | None = Field(description="NPS of all others in scope; null below the minimum sample")
     points_lost: float | None = Field(description="(count/n)·(nps_without - nps_with)")
@@ -95,7 +99,8 @@ class ReasonsAnswer(BaseModel):
     unit: str | None
     period: PeriodOut
     min_sample: int
-    n: int = Field(description="Responses in scope with an NPS score")
+    audience: Audience = Field(description="Whose answers: customers or employees")
+    n: int | None = Field(description="Responses in scope with an NPS score; employees: null below the minimum sample")
     nps: float | None
     source: Literal["rollups", "facts"] = Field(description="What answered: rollups, or a scan of the facts")
     items: list[ReasonImpact] = Field(description="Most points lost first (nulls last)")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from services.metrics_api.schemas.common import Metric
+from services.metrics_api.schemas.common import Audience, Metric
 from services.metrics_api.schemas.to_target import ToTarget
 
 
@@ -25,7 +25,7 @@ class PreviousValue(BaseModel):
     """The value and sample size of the period or segment compared against."""
 
     value: float | None
-    n: int
+    n: int | None = Field(description="Null for employees below the minimum sample")
 
 
 class PeriodOut(BaseModel):
@@ -60,8 +60,14 @@ class Figures(BaseModel):
     """What every metric answer, group and segment carries."""
 
     value: float | None = Field(description="Null when n is below the org's minimum sample")
-    n: int = Field(description="The sample size")
-    reason: str | None = Field(default=None, description="Why value is null: `below_min_sample`")
+    n: int | None = Field(
+        description="The sample size; for employees below the minimum sample null, as every count (anonymity)"
+    )
+    reason: str | None = Field(
+        default=None,
+        description="Why value is null: `below_min_sample`; for employees also `protects_small_group` (a group "
+        "hidden so that the total minus the groups shown cannot reveal a smaller hidden one)",
+    )
     ci: Interval | None = Field(default=None, description="95 % confidence interval; null with the value")
     previous: PreviousValue | None = Field(default=None, description="compare=previous: the previous period")
     change: float | None = Field(default=None, description="With compare: value - the compared value")
@@ -72,9 +78,9 @@ class Figures(BaseModel):
 class NpsFigures(Figures):
     """NPS (-100..100) from 0-10 answers: promoters 9-10, passives 7-8, detractors 0-6."""
 
-    promoters: int
-    passives: int
-    detractors: int
+    promoters: int | None
+    passives: int | None
+    detractors: int | None
     promoters_pct: float | None
     passives_pct: float | None
     detractors_pct: float | None
@@ -82,34 +88,43 @@ class NpsFigures(Figures):
 
 
 class ScaleFigures(Figures):
-    """What CSAT and CES share: their scale, the answers per point of it and the mean."""
+    """What CSAT, CES and rating share: their scale, the answers per point of it and the mean."""
 
     scale_min: int
     scale_max: int
-    histogram: dict[str, int] = Field(description="Answers per point of the scale")
+    histogram: dict[str, int] | None = Field(description="Answers per point of the scale")
     mean: float | None
 
 
 class CsatFigures(ScaleFigures):
     """CSAT: value = percent satisfied (the two highest points of the scale, top-2-box)."""
 
-    satisfied: int = Field(description="Answers in the two highest points")
-    top_box: int = Field(description="Answers in the highest point")
+    satisfied: int | None = Field(description="Answers in the two highest points")
+    top_box: int | None = Field(description="Answers in the highest point")
     top_box_pct: float | None
 
 
 class CesFigures(ScaleFigures):
-    """CES: value = the mean score (higher is easier); `easy` counts the three highest points."""
+    """CES: value = the mean score (higher is easier); `easy` counts the points above the scale's midpoint."""
 
-    easy: int
+    easy: int | None
     easy_pct: float | None
+
+
+class RatingFigures(ScaleFigures):
+    """A rating question: value = the mean score with its t interval; top box and top-2-box."""
+
+    top_box: int | None = Field(description="Answers in the highest point")
+    top_box_pct: float | None
+    top2_box: int | None = Field(description="Answers in the two highest points")
+    top2_box_pct: float | None
 
 
 class RateFigures(Figures):
     """Response rate in percent: invitations completed over invitations delivered (n)."""
 
-    completed: int
-    delivered: int
+    completed: int | None
+    delivered: int | None
 
 
 class GroupKey(BaseModel):
@@ -121,7 +136,9 @@ class GroupKey(BaseModel):
     significantly_above: bool | None = Field(default=None, description="With depth: above the rest, p < 0.05")
     significantly_below: bool | None = Field(default=None, description="With depth: below the rest, p < 0.05")
     vs_rest_p_value: float | None = Field(default=None, description="With depth: p of the unit against the rest")
-    target: TargetStatus | None = Field(default=None, description="With depth: the unit's own target, and met")
+    target: TargetStatus | None = Field(
+        default=None, description="group_by=unit with include=target: the unit's target (its own or inherited)"
+    )
 
 
 class NpsGroup(NpsFigures, GroupKey):
@@ -142,6 +159,12 @@ class CesGroup(CesFigures, GroupKey):
     trend: list[CesGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
 
 
+class RatingGroup(RatingFigures, GroupKey):
+    """One group of a rating answer."""
+
+    trend: list[RatingGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
+
 class RateGroup(RateFigures, GroupKey):
     """One group of a response-rate answer."""
 
@@ -154,6 +177,7 @@ class AnswerHead(BaseModel):
     metric: Metric
     period: PeriodOut
     unit: str | None = Field(description="The unit subtree asked for; null for the org (or the token's units)")
+    audience: Audience = Field(description="Whose answers: customers or employees")
     min_sample: int
     groups_total: int | None = Field(
         default=None, description="With group_by and interval: the groups there were (at most 20 are shown)"
@@ -187,6 +211,16 @@ class CesAnswer(CesFigures, AnswerHead):
     segments: list[CesGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
+
+
+class RatingAnswer(RatingFigures, AnswerHead):
+    """`GET /v1/metrics/rating`."""
+
+    groups: list[RatingGroup] | None = None
+    segments: list[RatingGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
 
 
 class RateAnswer(RateFigures, AnswerHead):

@@ -6,6 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, Field
 
+from services.metrics_api.schemas.common import Audience
 from services.metrics_api.schemas.metrics import Interval, PeriodOut, PreviousValue
 from services.metrics_api.schemas.to_target import ToTarget
 
@@ -22,7 +23,7 @@ class ScorecardMetric(BaseModel):
     """One metric of the current period, against the previous one."""
 
     value: float | None
-    n: int
+    n: int | None = Field(description="Null for employees below the minimum sample")
     ci: Interval | None
     previous: PreviousValue
     change: float | None
@@ -38,7 +39,7 @@ class TrendPoint(BaseModel):
 
     week: dt.date
     value: float | None
-    n: int
+    n: int | None = Field(description="Null for employees below the minimum sample")
 
 
 class ReasonCount(BaseModel):
@@ -72,9 +73,13 @@ class Scorecard(BaseModel):
 
     unit: str | None
     days: int
+    audience: Audience = Field(description="Whose answers: customers or employees (follow-up answers never count)")
     period: PeriodOut
     previous_period: PeriodOut
-    responses: int = Field(description="Finished responses with at least one scored answer in the period")
+    responses: int | None = Field(
+        description="Finished responses with at least one scored answer in the period; null for employees below"
+        " the minimum sample (then `top_reasons` is empty)"
+    )
     nps: ScorecardMetric
     csat: ScorecardMetric
     ces: ScorecardMetric

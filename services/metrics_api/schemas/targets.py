@@ -6,7 +6,7 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from services.metrics_api.schemas.common import VALUE_DESCRIPTION, Metric, OpaqueId, QuestionKey
+from services.metrics_api.schemas.common import VALUE_DESCRIPTION, Audience, Metric, OpaqueId, QuestionKey
 from shared.schemas.common import Name, UnitPath
 
 
@@ -16,10 +16,16 @@ class TargetCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     metric: Metric
-    unit: UnitPath | None = Field(default=None, description="The unit path; null means the whole org")
+    audience: Audience = Field(default="customers", description="Whose answers: customers or employees")
+    unit: UnitPath | None = Field(
+        default=None,
+        description="The unit path (the goal of its whole subtree, unless a deeper unit has its own); null: the org",
+    )
     survey_id: OpaqueId | None = None
     touchpoint_id: OpaqueId | None = None
-    question: QuestionKey | None = Field(default=None, description="A question key of the survey")
+    question: QuestionKey | None = Field(
+        default=None, description="A question key; a target of no question applies to every question of the metric"
+    )
     value: float = Field(allow_inf_nan=False, description=VALUE_DESCRIPTION)
     period_start: dt.date = Field(description="First day of the period (inclusive)")
     period_end: dt.date = Field(description="Last day of the period (inclusive), not before `period_start`")
@@ -52,6 +58,7 @@ class TargetPublic(BaseModel):
 
     id: str
     metric: Metric
+    audience: Audience
     unit: str | None
     survey_id: str | None
     touchpoint_id: str | None

@@ -1,4 +1,4 @@
-"""What it takes to reach a target: the `to_target` field of NPS and CSAT answers and of scorecards."""
+"""What it takes to reach a target: the `to_target` field of NPS, CSAT and rating answers and of scorecards."""
 
 from __future__ import annotations
 
@@ -22,7 +22,9 @@ class ToTarget(BaseModel):
 
     NPS: detractor→promoter ⌈(T - NPS)·n/200⌉, passive→promoter and detractor→passive ⌈(T - NPS)·n/100⌉.
     CSAT: below→satisfied ⌈T·n/100 - satisfied⌉; with `target_on=top_box` the point below the top into the top,
-    ⌈T·n/100 - top box⌉. A move needing more answers than there are is null; a met target needs 0.
+    ⌈T·n/100 - top box⌉. Rating (a mean-score target): the point below the top into the top ⌈T·n - Σscores⌉, the
+    lowest point into the top ⌈(T·n - Σscores)/(top - lowest)⌉; top_box as CSAT. A move needing more answers than
+    there are is null; a met target needs 0.
     """
 
     target: float

@@ -1,1 +1,0 @@
-"""loop_api's request and response models, a module per resource."""

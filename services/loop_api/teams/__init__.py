@@ -1,0 +1,1 @@
+"""Teams: who works cases (round robin) and who takes a unit's escalations."""

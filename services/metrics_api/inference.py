@@ -1,0 +1,157 @@
+"""The statistical inference behind the metrics, pure functions: NPS and its adjusted-Wald interval, Wilson, t.
+
+Percent-valued results (NPS, intervals of percentages) are in percent; proportions are 0..1.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from statistics import NormalDist
+
+Z95 = 1.96  # the 95 % normal quantile, rounded as every published NPS and Wilson formula rounds it
+LEVEL = 0.95
+_NORMAL = NormalDist()
+_BETA_ITERATIONS = 500
+_BETA_EPSILON = 1e-15
+_TINY = 1e-300
+
+
+def nps(promoters: int, detractors: int, n: int) -> float:
+    """NPS in -100..100: the share of promoters minus the share of detractors, in percent."""
+    return 100.0 * (promoters - detractors) / n
+
+
+def nps_se(promoters: int, detractors: int, n: int) -> float:
+    """The standard error of NPS in points: 100·sqrt((p + d - (p - d)²)/n)."""
+    p, d = promoters / n, detractors / n
+    return 100.0 * math.sqrt(max(p + d - (p - d) ** 2, 0.0) / n)
+
+
+def adjusted_nps(promoters: int, detractors: int, n: int) -> tuple[float, float]:
+    """The adjusted-Wald NPS and its standard error (Rocks 2016): n + 3, promoters + ¾, detractors + ¾."""
+    n_adj = n + 3
+    p, d = (promoters + 0.75) / n_adj, (detractors + 0.75) / n_adj
+    return 100.0 * (p - d), 100.0 * math.sqrt((p + d - (p - d) ** 2) / n_adj)
+
+
+def nps_interval(promoters: int, detractors: int, n: int) -> tuple[float, float]:
+    """The 95 % adjusted-Wald interval of NPS, clipped to -100..100."""
+    center, se = adjusted_nps(promoters, detractors, n)
+    return max(-100.0, center - Z95 * se), min(100.0, center + Z95 * se)
+
+
+def wilson(successes: int, n: int, z: float = Z95) -> tuple[float, float]:
+    """The Wilson score interval of a proportion (0..1)."""
+    p, z2 = successes / n, z * z
+    denominator = 1 + z2 / n
+    center = (p + z2 / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / denominator
+    return max(0.0, center - half), min(1.0, center + half)
+
+
+def mean_and_variance(histogram: Sequence[int]) -> tuple[float, float | None]:
+    """Mean and sample variance (n - 1) of the scores a histogram counts (index = score); variance None for n < 2."""
+    n = sum(histogram)
+    mean = sum(score * count for score, count in enumerate(histogram)) / n
+    if n < 2:
+        return mean, None
+    return mean, sum(count * (score - mean) ** 2 for score, count in enumerate(histogram)) / (n - 1)
+
+
+def _beta_fraction(a: float, b: float, x: float) -> float:
+    """The continued fraction of the incomplete beta function (modified Lentz)."""
+    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
+    d = 1.0 / (d if abs(d) > _TINY else _TINY)
+    result = d
+    for m in range(1, _BETA_ITERATIONS + 1):
+        for numerator in (
+            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
+            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
+        ):
+            d = 1.0 + numerator * d
+            d = 1.0 / (d if abs(d) > _TINY else _TINY)
+            c = 1.0 + numerator / c
+            c = c if abs(c) > _TINY else _TINY
+            result *= d * c
+        if abs(d * c - 1.0) < _BETA_EPSILON:
+            break
+    return result
+
+
+def regularized_beta(a: float, b: float, x: float) -> float:
+    """I_x(a, b), the regularized incomplete beta function."""
+    if x <= 0.0:
+        return 0.0
+    if x >= 1.0:
+        return 1.0
+    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
+    front = math.exp(log_front)
+    if x < (a + 1) / (a + b + 2):
+        return front * _beta_fraction(a, b, x) / a
+    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
+
+
+def t_two_sided_p(t: float, df: float) -> float:
+    """P(|T| ≥ |t|) for Student's t with `df` degrees of freedom (df may be fractional, as Welch's is)."""
+    return regularized_beta(df / 2, 0.5, df / (df + t * t))
+
+
+def t_cdf(t: float, df: float) -> float:
+    """P(T ≤ t) for Student's t with `df` degrees of freedom."""
+    tail = t_two_sided_p(t, df) / 2
+    return 1.0 - tail if t > 0 else tail
+
+
+def t_quantile(p: float, df: float) -> float:
+    """The `p` quantile of Student's t (0.5 < p < 1), by bisection on the CDF: exact to ~1e-12."""
+    low, high = 0.0, 1.0
+    while t_cdf(high, df) < p:
+        low, high = high, high * 2
+    for _ in range(200):
+        middle = (low + high) / 2
+        if t_cdf(middle, df) < p:
+            low = middle
+        else:
+            high = middle
+        if high - low < 1e-13:
+            break
+    return (low + high) / 2
+
+
+def t_interval(mean: float, variance: float, n: int) -> tuple[float, float]:
+    """The 95 % t interval of a mean (df = n - 1)."""
+    half = t_quantile(0.5 + LEVEL / 2, n - 1) * math.sqrt(variance / n)
+    return mean - half, mean + half
+
+
+def normal_two_sided_p(z: float) -> float:
+    """P(|Z| ≥ |z|) for the standard normal."""
+    return 2.0 * (1.0 - _NORMAL.cdf(abs(z)))
+
+
+def nps_test(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
+    """Two-sided p of NPS₁ - NPS₂ over the adjusted-Wald SEs; each argument is (promoters, detractors, n)."""
+    _, se_1 = adjusted_nps(*first)
+    _, se_2 = adjusted_nps(*second)
+    difference = nps(*first) - nps(*second)
+    return normal_two_sided_p(difference / math.sqrt(se_1**2 + se_2**2))
+
+
+def proportion_test(x_1: int, n_1: int, x_2: int, n_2: int) -> float:
+    """Two-sided p of the pooled two-proportion z test."""
+    pooled = (x_1 + x_2) / (n_1 + n_2)
+    se = math.sqrt(pooled * (1 - pooled) * (1 / n_1 + 1 / n_2))
+    if se == 0:  # both samples all-or-nothing alike: the proportions are equal
+        return 1.0
+    return normal_two_sided_p((x_1 / n_1 - x_2 / n_2) / se)
+
+
+def welch_test(first: tuple[float, float, int], second: tuple[float, float, int]) -> float | None:
+    """Two-sided p of Welch's t test; each argument is (mean, sample variance, n). None when undefined."""
+    (m_1, v_1, n_1), (m_2, v_2, n_2) = first, second
+    a, b = v_1 / n_1, v_2 / n_2
+    if a + b == 0:  # no spread in either sample: the test is undefined
+        return None
+    df = (a + b) ** 2 / (a**2 / (n_1 - 1) + b**2 / (n_2 - 1))
+    return t_two_sided_p((m_1 - m_2) / math.sqrt(a + b), df)

@@ -1,0 +1,1 @@
+"""The catalog: units, touchpoints, surveys and their published versions."""

@@ -1,0 +1,1 @@
+"""Contacts: the people who are surveyed, their upserts and their erasure."""

@@ -1,0 +1,1 @@
+"""Outreach: distributions, triggers and follow-ups issue invitations; the sender delivers and reminds."""

@@ -1,0 +1,1 @@
+"""Responses: partner and hosted answers, their checks, reading them back and the export."""

@@ -1,0 +1,94 @@
+"""Typed httpx clients for calling the other services: their URL from the settings, a timeout, a service token.
+
+A call carries a short-lived service token minted for it (signed with the service key, naming the calling
+service), acting for the caller's principal (its org and units, the scopes the call needs). A service that is
+down, slow or answers an error yields None (logged), so the caller can degrade instead of failing its own
+request.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+
+from shared.auth import Principal, mint_service_token
+from shared.settings import CommonSettings
+
+logger = logging.getLogger("cxloop.clients")
+TOKEN_SECONDS = 60
+
+
+@dataclass
+class ServiceClient:
+    """Calls one other service as `caller`, each request with its own service token and `timeout`."""
+
+    settings: CommonSettings
+    caller: str
+    service: str
+    http: httpx.AsyncClient
+    timeout: float
+
+    def headers(self, principal: Principal, scopes: list[str]) -> dict[str, str]:
+        """The Authorization header of a call on behalf of `principal` with `scopes`."""
+        token = mint_service_token(
+            self.settings, service=self.caller, on_behalf_of=principal, scopes=scopes, ttl_seconds=TOKEN_SECONDS
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def get_json(
+        self, path: str, *, principal: Principal, scopes: list[str], params: dict[str, str]
+    ) -> Any | None:
+        """GET `path`; the JSON body of a 200, or None (logged) when the service did not answer one."""
+        headers = self.headers(principal, scopes)
+        try:
+            answer = await self.http.get(path, params=params, headers=headers, timeout=self.timeout)
+        except httpx.HTTPError as exc:
+            logger.warning("%s did not answer %s: %s", self.service, path, exc)
+            return None
+        if answer.status_code != 200:
+            logger.warning("%s answered %s to %s", self.service, answer.status_code, path)
+            return None
+        return answer.json()
+
+    async def aclose(self) -> None:
+        """Close the connections (at the caller's shutdown)."""
+        await self.http.aclose()
+
+
+class LoopClient(ServiceClient):
+    """loop_api, as the other services call it."""
+
+    async def case_stats(
+        self, *, principal: Principal, start: dt.datetime, end: dt.datetime, unit: str | None
+    ) -> dict[str, Any] | None:
+        """`GET /v1/cases/stats` over [start, end) for `unit` (or the principal's units): the `overall` figures."""
+        params = {"from": start.isoformat(), "to": end.isoformat()} | ({"unit": unit} if unit else {})
+        body = await self.get_json("/v1/cases/stats", principal=principal, scopes=["cases:read"], params=params)
+        return dict(body["overall"]) if body is not None else None
+
+
+def loop_client(settings: CommonSettings, *, caller: str, timeout: float) -> LoopClient:
+    """A client of loop_api at `settings.loop_api_url`."""
+    http = httpx.AsyncClient(base_url=settings.loop_api_url, timeout=timeout)
+    return LoopClient(settings=settings, caller=caller, service="loop_api", http=http, timeout=timeout)
+
+
+class SurveyClient(ServiceClient):
+    """survey_api, as the other services call it."""
+
+    async def survey(self, *, principal: Principal, survey_id: str) -> dict[str, Any] | None:
+        """`GET /v1/surveys/{id}` (its questions, options and languages), or None when survey_api did not answer."""
+        path = f"/v1/surveys/{quote(survey_id, safe='')}"
+        body = await self.get_json(path, principal=principal, scopes=["surveys:read"], params={})
+        return dict(body) if isinstance(body, dict) else None
+
+
+def survey_client(settings: CommonSettings, *, caller: str, timeout: float) -> SurveyClient:
+    """A client of survey_api at `settings.survey_api_url`."""
+    http = httpx.AsyncClient(base_url=settings.survey_api_url, timeout=timeout)
+    return SurveyClient(settings=settings, caller=caller, service="survey_api", http=http, timeout=timeout)
