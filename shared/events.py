@@ -125,6 +125,18 @@ class CaseBreachedData(BaseModel):
     owner: str | None
 
 
+class OutcomeRecordedData(BaseModel):
+    """Payload of `outcome.recorded`: a partner system's business fact about a contact (churned, renewed, …)."""
+
+    outcome_id: str
+    external_id: str
+    contact_id: str
+    kind: str
+    value: float | None = None
+    occurred_at: dt.datetime
+    recorded_at: dt.datetime
+
+
 P = TypeVar("P", bound=BaseModel)
 
 
@@ -161,6 +173,7 @@ CONTACT_ERASED_EVENT = EventType("contact.erased", "survey_api", ContactErasedDa
 INVITATION_EVENT = EventType("invitation.", "survey_api", InvitationData, ("metrics",))
 FOLLOWUP_REQUESTED_EVENT = EventType("followup.requested", "loop_api", FollowupRequestedData, ("survey",))
 CASE_BREACHED_EVENT = EventType("case.breached", "loop_api", CaseBreachedData, ("metrics",))
+OUTCOME_RECORDED_EVENT = EventType("outcome.recorded", "survey_api", OutcomeRecordedData, ("metrics",))
 DECLARED: tuple[EventType[Any], ...] = (
     RESPONSE_COMPLETED_EVENT,
     RESPONSE_UPDATED_EVENT,
@@ -168,12 +181,14 @@ DECLARED: tuple[EventType[Any], ...] = (
     INVITATION_EVENT,
     FOLLOWUP_REQUESTED_EVENT,
     CASE_BREACHED_EVENT,
+    OUTCOME_RECORDED_EVENT,
 )
 RESPONSE_COMPLETED = RESPONSE_COMPLETED_EVENT.name
 RESPONSE_UPDATED = RESPONSE_UPDATED_EVENT.name
 CONTACT_ERASED = CONTACT_ERASED_EVENT.name
 FOLLOWUP_REQUESTED = FOLLOWUP_REQUESTED_EVENT.name
 CASE_BREACHED = CASE_BREACHED_EVENT.name
+OUTCOME_RECORDED = OUTCOME_RECORDED_EVENT.name
 
 
 def declared(event_type: str) -> EventType[Any] | None:

@@ -9,7 +9,7 @@ from services.metrics_api.events import handlers
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
 from services.metrics_api.reason_labels import TIMEOUT_SECONDS as LABELS_TIMEOUT_SECONDS
 from services.metrics_api.reason_labels import ReasonLabels
-from services.metrics_api.routes import benchmarks, insight, metrics, scorecards, targets
+from services.metrics_api.routes import benchmarks, insight, linkage, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
@@ -19,7 +19,7 @@ SPEC = ServiceSpec(
     title="cxloop metrics_api",
     description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
     source="metrics",
-    routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, insight.router],
+    routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, insight.router, linkage.router],
     idempotency_table=IdempotencyRecord,
     org_settings_table=OrgSettingsRow,
     outbox_table=OutboxEvent,

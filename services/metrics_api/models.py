@@ -171,6 +171,21 @@ class InvitationFact(MetricsTable, table=True):
     bounced_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
+class OutcomeFact(MetricsTable, table=True):
+    """A business outcome of a contact (from `outcome.recorded`): what value linkage joins to the NPS answers."""
+
+    __tablename__ = "outcome_facts"
+    # (org, contact_id, kind, occurred_at) serves the linkage join and erasure.
+    __table_args__ = (Index("ix_outcome_facts_contact", "org", "contact_id", "kind", "occurred_at"),)
+
+    outcome_id: str = Field(primary_key=True, max_length=64)
+    org: str = Field(max_length=100)
+    contact_id: str = Field(max_length=64)
+    kind: str = Field(max_length=20)
+    value: float | None = None
+    occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
+
+
 class HistogramFields(SQLModel):
     """The additive part of a rollup row: answers per score and their total."""
 

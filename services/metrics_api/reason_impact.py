@@ -72,16 +72,18 @@ def impact(
 ) -> dict[str, Any]:
     """`{n, nps, items}` of reason impact from the NPS histogram in scope and each code's (most lost first).
 
-    `anonymous` (employees): no counts below the minimum sample — nothing at all when the scope has fewer."""
+    `anonymous` (employees): nothing of a code cited by fewer than the minimum sample, or by all but fewer (its
+    figures beside the total's would give the small group's back) — and nothing at all when the scope has fewer."""
     nps, _, n = nps_of(total)
     items = [_item(code, cited, total, min_sample) for code, cited in by_code.items() if sum(cited) > 0]
-    items.sort(key=lambda i: (i["points_lost"] is None, -(i["points_lost"] or 0.0), -i["count"], i["code"]))
     if anonymous and n < min_sample:
         return {"n": None, "nps": None, "items": []}
     if anonymous:
         for item in items:
-            if item["count"] < min_sample:
-                item |= {"count": None, "share_pct": None}
+            if min(item["count"], n - item["count"]) < min_sample:
+                item |= dict.fromkeys(("count", "share_pct", "nps_with", "nps_without", "points_lost"))
+                item["points_lost_ci"] = None
+    items.sort(key=lambda i: (i["points_lost"] is None, -(i["points_lost"] or 0.0), -(i["count"] or 0), i["code"]))
     return {"n": n, "nps": nps if n >= max(min_sample, 1) else None, "items": items}
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.survey_api.catalog import routes as catalog
+from services.survey_api.contacts import outcome_routes as outcomes
 from services.survey_api.contacts import routes as contacts
 from services.survey_api.models import (
     IdempotencyRecord,
@@ -31,7 +32,14 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         title="cxloop survey_api",
         description="Listen: NPS / CSAT / CES surveys, contacts, distributions and responses.",
         source="survey",
-        routers=[catalog.router, contacts.router, responses.router, outreach.router, respondent.router],
+        routers=[
+            catalog.router,
+            contacts.router,
+            outcomes.router,
+            responses.router,
+            outreach.router,
+            respondent.router,
+        ],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,

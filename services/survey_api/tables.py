@@ -1,7 +1,7 @@
 """Every survey_api table: importing this module registers them all on `SurveyTable.metadata` (for Alembic)."""
 
 from services.survey_api.catalog.models import Survey, SurveyVersion, Touchpoint, Unit
-from services.survey_api.contacts.models import Contact
+from services.survey_api.contacts.models import Contact, Outcome
 from services.survey_api.models import (
     IdempotencyRecord,
     InboxEvent,
@@ -23,6 +23,7 @@ __all__ = [
     "Invitation",
     "OrgSettingsRow",
     "OutboxEvent",
+    "Outcome",
     "RateLimitCounter",
     "Survey",
     "SurveyResponse",

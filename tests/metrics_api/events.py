@@ -12,12 +12,14 @@ import httpx
 from shared.events import (
     CONTACT_ERASED_EVENT,
     INVITATION_EVENT,
+    OUTCOME_RECORDED_EVENT,
     RESPONSE_COMPLETED,
     RESPONSE_UPDATED,
     ContactErasedData,
     EventBatch,
     EventEnvelope,
     InvitationData,
+    OutcomeRecordedData,
     QuestionInfo,
     ResponseData,
     build_event,
@@ -138,6 +140,23 @@ def invitation_event(
         at=when,
     )
     return INVITATION_EVENT.envelope(org=org, data=data, event_type=invitation_event_type(status))
+
+
+def outcome_event(
+    contact_id: str, kind: str, when: dt.datetime, *, value: float | None = None, org: str = "acme"
+) -> EventEnvelope:
+    """`outcome.recorded` as survey_api's outcomes send it."""
+    number = next(_numbers)
+    data = OutcomeRecordedData(
+        outcome_id=f"out_{number:06d}",
+        external_id=f"crm-{number}",
+        contact_id=contact_id,
+        kind=kind,
+        value=value,
+        occurred_at=when,
+        recorded_at=dt.datetime.now(dt.UTC),
+    )
+    return OUTCOME_RECORDED_EVENT.envelope(org=org, data=data)
 
 
 async def post_events(

@@ -3,7 +3,7 @@
 Keyed by audience and purpose like every rollup (trust_0003), so employees and follow-ups stay apart.
 
 Revision ID: 20261202_insight
-Revises: trust_0003
+Revises: 20261202_outcomes
 Create Date: 2026-12-02 06:30:00.000000+00:00
 """
 
@@ -15,7 +15,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = '20261202_insight'
-down_revision: str | None = 'trust_0003'
+down_revision: str | None = '20261202_outcomes'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

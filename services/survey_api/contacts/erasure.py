@@ -6,7 +6,8 @@ version (scores and choice codes). Free text (`text` answers, `<key>_other`, and
 version does not know) goes. Should the version be missing, only numeric answers are kept. The same is
 done to the copies of those responses inside `response.*` events held in the outbox, and the stored
 answers of `Idempotency-Key` requests that answered with the contact or one of those responses are deleted
-(a retry of such a request after the erasure runs again instead of replaying personal data).
+(a retry of such a request after the erasure runs again instead of replaying personal data). The contact's
+outcomes are deleted; metrics_api deletes its copies on `contact.erased`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.survey_api.catalog.models import SurveyVersion
 from services.survey_api.contacts.directory import get_contact
 from services.survey_api.contacts.models import Contact
+from services.survey_api.contacts.outcomes import erase_outcomes
 from services.survey_api.models import IdempotencyRecord, OutboxEvent
 from services.survey_api.responses.models import SurveyResponse
 from shared.auth import Principal
@@ -152,7 +154,8 @@ async def erase_contact(*, session: AsyncSession, principal: Principal, contact_
     now = utcnow()
     await _tombstone(session, contact_id, now)
     response_ids = await _anonymise_responses(session, principal.org, contact_id, now)
-    await _forget_idempotent_answers(session, principal.org, [contact_id, *response_ids])
+    outcome_ids = await erase_outcomes(session, principal.org, contact_id)
+    await _forget_idempotent_answers(session, principal.org, [contact_id, *response_ids, *outcome_ids])
     data = ContactErasedData(contact_id=contact_id, erased_at=now, response_ids=response_ids)
     envelope = EventEnvelope(
         type=CONTACT_ERASED, org=principal.org, source="survey_api", data=data.model_dump(mode="json")

@@ -1,4 +1,4 @@
-"""Contacts: the customers (or employees) who are surveyed."""
+"""Contacts: the customers (or employees) who are surveyed, and the business outcomes partners report of them."""
 
 from __future__ import annotations
 
@@ -33,3 +33,23 @@ class Contact(SurveyTable, table=True):
     erased_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Outcome(SurveyTable, table=True):
+    """A business fact about a contact from a partner system (churned, renewed, purchase, revenue), kept once
+    per the partner's `external_id`; erasure of the contact deletes it."""
+
+    __tablename__ = "outcomes"
+    __table_args__ = (
+        UniqueConstraint("org", "external_id"),
+        Index(None, "org", "contact_id", "occurred_at"),
+    )
+
+    id: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100)
+    external_id: str = Field(max_length=200)
+    contact_id: str = Field(max_length=40)
+    kind: str = Field(max_length=20)
+    value: float | None = None
+    occurred_at: dt.datetime = Field(sa_type=UTCDateTime)
+    created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
