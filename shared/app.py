@@ -34,7 +34,7 @@ from shared.errors import (
 from shared.feed import event_feed_router
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
-from shared.org_settings import OrgSettingsFields, org_settings_router
+from shared.org_settings import OrgSettingsFields, SettingsCheck, org_settings_router
 from shared.outbox import InboxFields, OutboxEventFields
 from shared.outbox_admin import outbox_admin_router
 from shared.settings import ServiceSettings
@@ -75,6 +75,7 @@ class ServiceSpec:
     background: Sequence[BackgroundLoop] = ()
     webhooks: WebhookTables | None = None
     event_feed: bool = False
+    org_settings_check: SettingsCheck | None = None
     version: str = "0.1.0"
 
 
@@ -170,7 +171,10 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
 def _include_routers(app: FastAPI, spec: ServiceSpec) -> None:
     """Mount the routes every service has, then the service's own, then its event consumer."""
     app.include_router(_health_router())
-    app.include_router(org_settings_router(table=spec.org_settings_table, model=spec.org_settings_model))
+    settings_routes = org_settings_router(
+        table=spec.org_settings_table, model=spec.org_settings_model, check=spec.org_settings_check
+    )
+    app.include_router(settings_routes)
     app.include_router(outbox_admin_router(spec.outbox_table))
     if spec.event_feed:
         app.include_router(event_feed_router(spec.outbox_table))

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote
 
@@ -21,6 +22,11 @@ from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.clients")
 TOKEN_SECONDS = 60
+CATALOG_SECONDS = 300.0  # a renamed unit, touchpoint or survey shows within five minutes
+CATALOG_DOWN_SECONDS = 30.0  # survey_api did not answer: ask again after this, not on every request
+CATALOG_ENTRIES = 1024
+CATALOG_PAGES = 20  # at most 20 pages of 500: a catalog bigger than that is cut, never waited for
+CATALOG_PATHS = {"units": "/v1/units", "touchpoints": "/v1/touchpoints", "surveys": "/v1/surveys"}
 
 
 @dataclass
@@ -78,14 +84,49 @@ def loop_client(settings: CommonSettings, *, caller: str, timeout: float) -> Loo
     return LoopClient(settings=settings, caller=caller, service="loop_api", http=http, timeout=timeout)
 
 
+CatalogKey = tuple[str, str, tuple[str, ...] | None]
+
+
+@dataclass
 class SurveyClient(ServiceClient):
-    """survey_api, as the other services call it."""
+    """survey_api, as the other services call it: its catalog (units, touchpoints, surveys), cached 5 minutes."""
+
+    cache: dict[CatalogKey, tuple[float, list[dict[str, Any]] | None]] = field(default_factory=dict)
+
+    async def catalog(self, kind: str, *, principal: Principal) -> list[dict[str, Any]] | None:
+        """Every item of `units`, `touchpoints` or `surveys` the principal sees, in survey_api's order.
+
+        None when survey_api did not answer (remembered for 30 s, so a down survey_api costs one timeout).
+        """
+        units = tuple(sorted(principal.units)) if principal.units is not None else None
+        key = (principal.org, kind, units)
+        cached = self.cache.get(key)
+        if cached is not None and cached[0] > time.monotonic():
+            return cached[1]
+        items = await self._pages(CATALOG_PATHS[kind], principal)
+        if len(self.cache) >= CATALOG_ENTRIES:
+            self.cache.clear()
+        self.cache[key] = (time.monotonic() + (CATALOG_SECONDS if items is not None else CATALOG_DOWN_SECONDS), items)
+        return items
 
     async def survey(self, *, principal: Principal, survey_id: str) -> dict[str, Any] | None:
         """`GET /v1/surveys/{id}` (its questions, options and languages), or None when survey_api did not answer."""
         path = f"/v1/surveys/{quote(survey_id, safe='')}"
         body = await self.get_json(path, principal=principal, scopes=["surveys:read"], params={})
         return dict(body) if isinstance(body, dict) else None
+
+    async def _pages(self, path: str, principal: Principal) -> list[dict[str, Any]] | None:
+        items: list[dict[str, Any]] = []
+        params = {"limit": "500"}
+        for _ in range(CATALOG_PAGES):
+            page = await self.get_json(path, principal=principal, scopes=["surveys:read"], params=params)
+            if page is None:
+                return None
+            items.extend(page["items"])
+            if not page.get("next_cursor"):
+                break
+            params = {"limit": "500", "cursor": str(page["next_cursor"])}
+        return items
 
 
 def survey_client(settings: CommonSettings, *, caller: str, timeout: float) -> SurveyClient:

@@ -111,6 +111,18 @@ class FollowupRequestedData(BaseModel):
     outcome: str | None = None
 
 
+class FollowupInvitedData(BaseModel):
+    """Payload of `followup.invited`: survey_api's answer to `followup.requested` (no invitation: `not_sent`).
+
+    Later steps of the invitation reach loop_api as `invitation.<status>` events with the same invitation id.
+    """
+
+    case_id: str
+    invitation_id: str | None
+    status: str
+    sent_at: dt.datetime | None = None
+
+
 class CaseBreachedData(BaseModel):
     """Payload of `case.breached`: the sweeper escalated a case whose first-contact or resolution time passed."""
 
@@ -170,9 +182,11 @@ class EventType(Generic[P]):
 RESPONSE_COMPLETED_EVENT = EventType("response.completed", "survey_api", ResponseData, ("metrics", "loop"))
 RESPONSE_UPDATED_EVENT = EventType("response.updated", "survey_api", ResponseData, ("metrics", "loop"))
 CONTACT_ERASED_EVENT = EventType("contact.erased", "survey_api", ContactErasedData, ("metrics", "loop"))
-INVITATION_EVENT = EventType("invitation.", "survey_api", InvitationData, ("metrics",))
+INVITATION_EVENT = EventType("invitation.", "survey_api", InvitationData, ("metrics", "loop"))
 FOLLOWUP_REQUESTED_EVENT = EventType("followup.requested", "loop_api", FollowupRequestedData, ("survey",))
-CASE_BREACHED_EVENT = EventType("case.breached", "loop_api", CaseBreachedData, ("metrics",))
+FOLLOWUP_INVITED_EVENT = EventType("followup.invited", "survey_api", FollowupInvitedData, ("loop",))
+# No other service consumes `case.breached` (loop KPIs are read from loop_api): it goes to webhooks only.
+CASE_BREACHED_EVENT = EventType("case.breached", "loop_api", CaseBreachedData, ())
 OUTCOME_RECORDED_EVENT = EventType("outcome.recorded", "survey_api", OutcomeRecordedData, ("metrics",))
 DECLARED: tuple[EventType[Any], ...] = (
     RESPONSE_COMPLETED_EVENT,
@@ -180,6 +194,7 @@ DECLARED: tuple[EventType[Any], ...] = (
     CONTACT_ERASED_EVENT,
     INVITATION_EVENT,
     FOLLOWUP_REQUESTED_EVENT,
+    FOLLOWUP_INVITED_EVENT,
     CASE_BREACHED_EVENT,
     OUTCOME_RECORDED_EVENT,
 )
@@ -187,6 +202,7 @@ RESPONSE_COMPLETED = RESPONSE_COMPLETED_EVENT.name
 RESPONSE_UPDATED = RESPONSE_UPDATED_EVENT.name
 CONTACT_ERASED = CONTACT_ERASED_EVENT.name
 FOLLOWUP_REQUESTED = FOLLOWUP_REQUESTED_EVENT.name
+FOLLOWUP_INVITED = FOLLOWUP_INVITED_EVENT.name
 CASE_BREACHED = CASE_BREACHED_EVENT.name
 OUTCOME_RECORDED = OUTCOME_RECORDED_EVENT.name
 

@@ -2,6 +2,7 @@
 
 # No `from __future__ import annotations`: FastAPI must see the concrete model types of the closures below.
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends
@@ -14,6 +15,8 @@ from shared.db import JSONType, SessionDep, UTCDateTime, utcnow
 from shared.errors import problem_responses
 
 M = TypeVar("M", bound=BaseModel)
+SettingsCheck = Callable[[AsyncSession, str, Any], Awaitable[None]]
+"""A service's rules across its settings and its data (session, org, the new settings): raises a 4xx."""
 
 
 class OrgSettingsFields(SQLModel):
@@ -30,8 +33,10 @@ async def load_org_settings(session: AsyncSession, *, table: type[OrgSettingsFie
     return model.model_validate(row.data if row is not None else {})
 
 
-def org_settings_router(*, table: type[OrgSettingsFields], model: type[M]) -> APIRouter:
-    """The two routes that read and replace this service's settings for the caller's org."""
+def org_settings_router(
+    *, table: type[OrgSettingsFields], model: type[M], check: SettingsCheck | None = None
+) -> APIRouter:
+    """The two routes that read and replace this service's settings for the caller's org (`check` vets a PUT)."""
     router = APIRouter(prefix="/v1/org-settings", tags=["org-settings"], responses=problem_responses(401, 403, 422))
     admin = Annotated[Principal, Depends(require_scopes("admin"))]
 
@@ -41,6 +46,8 @@ def org_settings_router(*, table: type[OrgSettingsFields], model: type[M]) -> AP
 
     async def put_org_settings(data: model, principal: admin, session: SessionDep) -> Any:  # type: ignore[valid-type]
         """Replace this service's settings for the caller's org."""
+        if check is not None:
+            await check(session, principal.org, data)
         row = await session.get(table, principal.org)
         document = data.model_dump(mode="json")  # type: ignore[attr-defined]
         if row is None:

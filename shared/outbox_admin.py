@@ -13,7 +13,8 @@ from shared.auth import Principal, require_scopes
 from shared.db import SessionDep, utcnow
 from shared.errors import Conflict, NotFound, problem_responses
 from shared.outbox import OutboxEventFields
-from shared.pagination import CursorQuery, LimitQuery, Page, keyset, page_of
+from shared.pagination import CursorQuery, LimitQuery, Page, visible_page
+from shared.webhooks.delivery import in_units
 
 OutboxStatus = Literal["pending", "delivered", "dead"]
 
@@ -46,18 +47,24 @@ def outbox_admin_router(table: type[OutboxEventFields]) -> APIRouter:
         limit: LimitQuery = 50,
         cursor: CursorQuery = None,
     ) -> Page[OutboxEntry]:
-        """The org's outbox events, oldest first; `status=dead` shows what gave up."""
+        """The org's outbox events, oldest first; `status=dead` shows what gave up (only the caller's units')."""
         statement = select(table).where(table.org == principal.org)
         if status is not None:
             statement = statement.where(table.status == status)
-        rows = (await session.exec(keyset(statement, col(table.id), limit=limit, cursor=cursor))).all()
-        items, next_cursor = page_of(rows, limit=limit, key_of=lambda row: row.id)
+        items, next_cursor = await visible_page(
+            session,
+            statement,
+            col(table.id),
+            keep=lambda r: in_units(principal.units, r.payload),
+            limit=limit,
+            cursor=cursor,
+        )
         return Page(items=[OutboxEntry.model_validate(r) for r in items], next_cursor=next_cursor)
 
     async def retry_outbox_event(event_id: str, principal: admin, session: SessionDep) -> OutboxEntry:
         """Deliver a pending or dead event again now, with a fresh attempt budget."""
         row = await session.get(table, event_id)
-        if row is None or row.org != principal.org:
+        if row is None or row.org != principal.org or not in_units(principal.units, row.payload):
             raise NotFound(f"No outbox event {event_id!r}")
         if row.status == "delivered":
             raise Conflict("This event was delivered to every subscriber; nothing to retry")

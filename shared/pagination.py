@@ -5,12 +5,13 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
 from pydantic import BaseModel
 from sqlalchemy import Select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.errors import invalid
 
@@ -62,3 +63,24 @@ def page_of(rows: Sequence[T], *, limit: int, key_of: Any) -> tuple[list[T], str
     items = list(rows[:limit])
     next_cursor = encode_cursor(key_of(items[-1])) if len(rows) > limit and items else None
     return items, next_cursor
+
+
+async def visible_page(
+    session: AsyncSession,
+    statement: Select[Any],
+    key: Any,
+    *,
+    keep: Callable[[Any], bool],
+    limit: int,
+    cursor: str | None,
+    chunk: int = 200,
+) -> tuple[list[Any], str | None]:
+    """A page of the rows `keep` accepts (a check SQL cannot express), scanning `chunk` rows at a time."""
+    kept: list[Any] = []
+    after = cursor
+    while True:
+        rows = (await session.exec(keyset(statement, key, limit=chunk - 1, cursor=after))).all()  # type: ignore[call-overload]
+        kept += [row for row in rows if keep(row)]
+        if len(kept) > limit or len(rows) < chunk:
+            return page_of(kept, limit=limit, key_of=lambda row: row.id)
+        after = encode_cursor(rows[-1].id)

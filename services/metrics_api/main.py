@@ -6,8 +6,8 @@ from fastapi import FastAPI
 
 from services.metrics_api.case_figures import TIMEOUT_SECONDS, CaseFigures
 from services.metrics_api.events import handlers
+from services.metrics_api.labels import TIMEOUT_SECONDS as SURVEY_TIMEOUT_SECONDS
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
-from services.metrics_api.reason_labels import TIMEOUT_SECONDS as LABELS_TIMEOUT_SECONDS
 from services.metrics_api.reason_labels import ReasonLabels
 from services.metrics_api.routes import benchmarks, insight, linkage, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
@@ -33,10 +33,11 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = create_service_app(SPEC, settings)
     loop = loop_client(settings, caller="metrics_api", timeout=TIMEOUT_SECONDS)
-    survey = survey_client(settings, caller="metrics_api", timeout=LABELS_TIMEOUT_SECONDS)
+    survey = survey_client(settings, caller="metrics_api", timeout=SURVEY_TIMEOUT_SECONDS)
     app.state.service_clients += [loop, survey]
     app.state.case_figures = CaseFigures(loop)
     app.state.reason_labels = ReasonLabels(survey)
+    app.state.survey_catalog = survey
     return app
 
 

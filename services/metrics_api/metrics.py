@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complement
 from services.metrics_api.catalog import SurveyInfo, check_request, invitation_population, survey_catalog
 from services.metrics_api.figures import BELOW_MIN_SAMPLE, Sample, comparison, figures_of, sample_n
+from services.metrics_api.labels import FOLDED, GroupNames, group_names, in_org_order, label_groups
 from services.metrics_api.league import check_depth, league_table
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
@@ -30,6 +31,7 @@ from services.metrics_api.segment_trends import segment_trends
 from services.metrics_api.sql import child_key, top_roots
 from services.metrics_api.to_target import Goal, add_to_target
 from shared.auth import Principal
+from shared.clients import SurveyClient
 from shared.errors import FieldError, Forbidden, Unprocessable, invalid
 from shared.org_settings import load_org_settings
 
@@ -50,6 +52,7 @@ class MetricRequest:
     include: frozenset[str] = frozenset()
     goal: Goal = field(default_factory=Goal)
     depth: int | None = None
+    catalog: SurveyClient | None = None  # survey_api's catalog: group labels, journeys and stages
 
 
 @dataclass(frozen=True)
@@ -62,6 +65,7 @@ class Context:
     min_sample: int
     fetch: Fetch
     split_by: str | None = None
+    fold: dict[str, str] = field(default_factory=dict)  # journey/stage groups: each touchpoint's group key
 
     @property
     def anonymous(self) -> bool:
@@ -135,8 +139,11 @@ async def _total(ctx: Context, period: Period, filters: Filters | None = None) -
 async def _grouped(
     ctx: Context, period: Period, group_by: str, filters: Filters | None = None
 ) -> dict[str | None, Sample]:
-    rows = await ctx.fetch(period, Split(group_by=group_by), filters or ctx.filters)
+    folded = group_by in FOLDED
+    rows = await ctx.fetch(period, Split(group_by="touchpoint" if folded else group_by), filters or ctx.filters)
     _mixed_scales(ctx.metric, rows)
+    if folded:  # touchpoint histograms add up to their journey's or stage's
+        return _fold(ctx.metric, ((ctx.fold.get(r.key) if r.key else None, r) for r in rows))
     if group_by != "unit":
         return _fold(ctx.metric, ((r.key, r) for r in rows))
     keyed = ((child_key(r.key or "", ctx.scope.roots), r) for r in rows)
@@ -245,7 +252,7 @@ async def _segments(ctx: Context, period: Period, compare: str) -> tuple[list[di
     attrs = (*((k, v) for k, v in ctx.filters.attrs if k != key), (key, values))
     samples = await _grouped(ctx, period, f"attr.{key}", replace(ctx.filters, attrs=attrs))
     first, second = (samples.get(v, Sample.empty(ctx.metric)) for v in values)
-    segments = [{"key": v, **ctx.figures(s)} for v, s in zip(values, (first, second), strict=True)]
+    segments = [{"key": v, "label": v, **ctx.figures(s)} for v, s in zip(values, (first, second), strict=True)]
     return segments, comparison(ctx.metric, first, second, ctx.min_sample)
 
 
@@ -296,6 +303,18 @@ async def _references(
         answer["benchmark"] = benchmark_status(benchmark, answer["value"])
 
 
+def _named(groups: list[dict[str, Any]], names: GroupNames | None, answer: dict[str, Any]) -> list[dict[str, Any]]:
+    """The groups with their labels (journeys and stages in the org's order); `degraded` without survey_api."""
+    label_groups(groups, names)
+    for group in groups:  # a group's trend: buckets, keyed by their first day
+        label_groups(group.get("trend") or [], None)
+    if names is not None and not names.known:
+        answer["degraded"] = ["labels"]
+    elif names is not None and names.fold:
+        groups = in_org_order(groups, names)
+    return groups
+
+
 async def metric_answer(
     *, session: AsyncSession, principal: Principal, metric: str, request: MetricRequest
 ) -> dict[str, Any]:
@@ -308,7 +327,9 @@ async def metric_answer(
         check_depth(request.depth, scope.roots, request)
     catalog = await _catalog(session, principal.org, metric, request.filters)
     fetch = _fetcher(session, metric, scope, catalog)
-    ctx = Context(metric, scope, request.filters, settings.min_sample, fetch, request.group_by)
+    names = await group_names(request.catalog, principal, request.group_by)
+    fold = names.fold if names is not None else {}
+    ctx = Context(metric, scope, request.filters, settings.min_sample, fetch, request.group_by, fold)
     head = {"metric": metric, "period": period.describe(), "unit": request.unit, "min_sample": settings.min_sample}
     head["audience"] = request.filters.audience
     if request.interval:
@@ -324,16 +345,17 @@ async def metric_answer(
         answer["segments"], tested = await _segments(ctx, period, request.compare)
         answer |= tested
     if request.depth is not None:
-        answer["groups"] = await league_table(session, ctx, period, request.depth, total)
+        answer["groups"] = _named(await league_table(session, ctx, period, request.depth, total), names, answer)
     elif request.group_by and request.interval:
         starts = _bucket_starts(period, request.interval)
-        answer["groups"], answer["groups_total"] = await segment_trends(
+        groups, answer["groups_total"] = await segment_trends(
             ctx, period, request.group_by, request.interval, starts, total
         )
+        answer["groups"] = _named(groups, names, answer)
     elif request.group_by:
-        answer["groups"] = await _groups(ctx, period, request.group_by, (total, previous))
+        answer["groups"] = _named(await _groups(ctx, period, request.group_by, (total, previous)), names, answer)
     elif buckets is not None:
-        answer["groups"] = buckets
+        answer["groups"] = _named(buckets, None, answer)
     await _references(session, principal, ctx, answer, period, request.include)
     await add_to_target(
         session=session,

@@ -16,7 +16,6 @@ from typing import Any
 from shared.auth import Principal
 from shared.clients import SurveyClient
 
-TIMEOUT_SECONDS = 1.5
 CACHE_SECONDS = 300.0
 CACHE_ENTRIES = 1024
 Options = dict[str, dict[str, dict[str, str]]]  # question key → code → language → label

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, hide, protect_complement
 from services.metrics_api.figures import Sample, sample_n
+from services.metrics_api.labels import FOLDED
 from services.metrics_api.period import Period, bucket_of
 from services.metrics_api.queries import Split
 from services.metrics_api.sql import child_key
@@ -27,15 +28,25 @@ def _best_first(group: dict[str, Any]) -> tuple[bool, float, str]:
     return group["value"] is None, -(group["value"] or 0.0), group["key"] or ""
 
 
+def _key(ctx: Context, group_by: str, key: str | None) -> str | None:
+    """The group of a row's key: a unit's child of the scope, a touchpoint's journey or stage, else the key."""
+    if group_by == "unit":
+        return child_key(key or "", ctx.scope.roots)
+    if group_by in FOLDED:
+        return ctx.fold.get(key) if key else None
+    return key
+
+
 async def _samples(
     ctx: Context, period: Period, group_by: str, interval: str
 ) -> tuple[dict[str | None, Sample], Buckets]:
     """Each group's sample over the period and per bucket (from aggregated rows: group x day x scale)."""
-    rows = await ctx.fetch(period, Split(group_by=group_by, interval=interval), ctx.filters)
+    folded = group_by in FOLDED  # journeys and stages: their touchpoints' histograms add up
+    rows = await ctx.fetch(period, Split(group_by="touchpoint" if folded else group_by, interval=interval), ctx.filters)
     totals: dict[str | None, Sample] = {}
     buckets: Buckets = {}
     for row in rows:
-        key = child_key(row.key or "", ctx.scope.roots) if group_by == "unit" else row.key
+        key = _key(ctx, group_by, row.key)
         if (group_by == "unit" and key is None) or row.day is None:
             continue
         totals.setdefault(key, Sample.empty(ctx.metric)).add(row.counts, row.scale)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.survey_api.catalog import routes as catalog
+from services.survey_api.catalog.purpose import check_org_settings
 from services.survey_api.contacts import outcome_routes as outcomes
 from services.survey_api.contacts import routes as contacts
 from services.survey_api.models import (
@@ -46,6 +47,7 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         webhooks=(Webhook, WebhookDelivery),
         event_feed=True,
         org_settings_model=SurveyOrgSettings,
+        org_settings_check=check_org_settings,
         background=[run_sender],
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(settings)),
     )

@@ -32,7 +32,17 @@ def matches(webhook: WebhookFields, event: dict[str, Any]) -> bool:
     patterns = ["*" if p == "*" else p.removesuffix("*") for p in webhook.event_types]
     if "*" not in patterns and not wanted(event["type"], patterns):
         return False
-    return webhook.survey_id is None or event.get("data", {}).get("survey_id") == webhook.survey_id
+    if webhook.survey_id is not None and event.get("data", {}).get("survey_id") != webhook.survey_id:
+        return False
+    return in_units(webhook.units, event)
+
+
+def in_units(units: Sequence[str] | None, event: dict[str, Any]) -> bool:
+    """Whether an event lies inside `units` (always when None); an event without a unit path only when None."""
+    if units is None:
+        return True
+    unit = event.get("data", {}).get("unit")
+    return isinstance(unit, str) and any(unit == u or unit.startswith(u + "/") for u in units)
 
 
 def retry_delay(attempts: int) -> dt.timedelta:

@@ -13,7 +13,7 @@ from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import NotFound, problem_responses
 from shared.ids import new_id
-from shared.pagination import CursorQuery, LimitQuery, Page, keyset, page_of
+from shared.pagination import CursorQuery, LimitQuery, Page, keyset, page_of, visible_page
 from shared.webhooks.signing import new_secret
 from shared.webhooks.ssrf import check_target
 from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
@@ -42,6 +42,7 @@ class WebhookPublic(BaseModel):
     event_types: list[str]
     survey_id: str | None
     description: str | None
+    units: list[str] | None = Field(description="Only events of these unit subtrees (the creator's units)")
     active: bool
     disabled_reason: str | None
     failing_since: dt.datetime | None
@@ -71,6 +72,13 @@ class DeliveryPublic(BaseModel):
     delivered_at: dt.datetime | None
 
 
+def visible(principal: Principal, webhook: WebhookFields) -> bool:
+    """Whether a caller may see a webhook: all when unrestricted, else those limited to units inside theirs."""
+    if principal.units is None:
+        return True
+    return webhook.units is not None and all(principal.sees_unit(u) for u in webhook.units)
+
+
 def webhooks_router(*, webhooks: type[WebhookFields], deliveries: type[WebhookDeliveryFields]) -> APIRouter:
     """Create, list, read, enable and delete webhooks, and read their deliveries."""
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 422))
@@ -78,14 +86,15 @@ def webhooks_router(*, webhooks: type[WebhookFields], deliveries: type[WebhookDe
 
     async def find(session: SessionDep, principal: Principal, webhook_id: str) -> WebhookFields:
         webhook = await session.get(webhooks, webhook_id)
-        if webhook is None or webhook.org != principal.org:
+        if webhook is None or webhook.org != principal.org or not visible(principal, webhook):
             raise NotFound(f"No webhook {webhook_id!r}")
         return webhook
 
     async def create_webhook(data: WebhookCreate, request: Request, principal: admin, session: SessionDep) -> Response:
         """Subscribe a URL; the answer carries the `whsec_…` secret, shown this once."""
         await check_target(data.url, allow_private=request.app.state.settings.webhooks_allow_private)
-        webhook = webhooks(id=new_id("wh"), org=principal.org, secret=new_secret(), **data.model_dump())
+        units = list(principal.units) if principal.units is not None else None
+        webhook = webhooks(id=new_id("wh"), org=principal.org, secret=new_secret(), units=units, **data.model_dump())
         session.add(webhook)
         await session.flush()
         body = WebhookCreated.model_validate(webhook).model_dump_json()
@@ -94,10 +103,11 @@ def webhooks_router(*, webhooks: type[WebhookFields], deliveries: type[WebhookDe
     async def list_webhooks(
         principal: admin, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
     ) -> Page[WebhookPublic]:
-        """The org's webhooks."""
+        """The org's webhooks (a unit-restricted caller: those limited to units inside theirs)."""
         statement = select(webhooks).where(webhooks.org == principal.org)
-        rows = (await session.exec(keyset(statement, col(webhooks.id), limit=limit, cursor=cursor))).all()
-        items, next_cursor = page_of(rows, limit=limit, key_of=lambda w: w.id)
+        items, next_cursor = await visible_page(
+            session, statement, col(webhooks.id), keep=lambda w: visible(principal, w), limit=limit, cursor=cursor
+        )
         return Page(items=[WebhookPublic.model_validate(w) for w in items], next_cursor=next_cursor)
 
     async def get_webhook(webhook_id: str, principal: admin, session: SessionDep) -> WebhookPublic:

@@ -19,6 +19,7 @@ class WebhookFields(SQLModel):
     event_types: list[str] = Field(sa_type=JSONType)
     survey_id: str | None = Field(default=None, max_length=40)
     description: str | None = Field(default=None, max_length=500)
+    units: list[str] | None = Field(default=None, sa_type=JSONType)  # its creator's units; None = the whole org
     secret: str = Field(max_length=100)  # needed to sign; never returned after creation
     active: bool = True
     disabled_reason: str | None = Field(default=None, max_length=500)

@@ -43,6 +43,8 @@ def response_data(
     finished: bool = True,
     submitted_at: dt.datetime | None = None,
     questions: list[QuestionInfo] | None = None,
+    audience: str = "customers",
+    purpose: str = "standard",
 ) -> ResponseData:
     """The payload of a `response.*` event (a detractor saying why, unless told)."""
     at = submitted_at or utcnow()
@@ -51,7 +53,8 @@ def response_data(
         survey_id=survey_id,
         survey_version=1,
         survey_kind="transactional",
-        audience="b2c",
+        audience=audience,
+        purpose=purpose,
         touchpoint_id=touchpoint_id,
         channel="email",
         source="hosted",

@@ -64,7 +64,7 @@ async def test_escalates_each_breach_once(
     }
     assert escalated["timeline"][-1]["actor"] == "system:sweeper"
     [event] = await breach_events(loop_app)
-    assert (event.status, event.destinations, event.org) == ("pending", ["metrics", "webhooks"], "acme")
+    assert (event.status, event.destinations, event.org) == ("pending", ["webhooks"], "acme")
     assert event.payload["data"]["case_id"] == late["id"]
     assert event.payload["data"]["breach"] == "first_contact"
     # Later the resolution clock of both runs out: a second, separate breach of each.

@@ -9,7 +9,7 @@ import httpx
 import pytest
 
 from shared.auth import Principal, TokenVerifier
-from shared.clients import LoopClient
+from shared.clients import LoopClient, SurveyClient
 from tests.conftest import common_settings
 
 ALICE = Principal(sub="alice", org="acme", scopes=frozenset({"metrics:read"}), units=("emea/de",))
@@ -57,3 +57,44 @@ async def test_a_service_that_does_not_answer_yields_none(answer: str | int, cap
             await client(httpx.MockTransport(loop)).case_stats(principal=ALICE, start=START, end=END, unit=None) is None
         )
     assert any("loop_api" in record.getMessage() for record in caplog.records)
+
+
+async def test_the_survey_catalog_reads_every_page_once_then_from_its_cache() -> None:
+    asked: list[httpx.Request] = []
+    pages = {None: ({"id": "tp_1", "name": "Delivery"}, "c2"), "c2": ({"id": "tp_2", "name": "Hotline"}, None)}
+
+    def survey(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        item, following = pages[request.url.params.get("cursor")]
+        return httpx.Response(200, json={"items": [item], "next_cursor": following})
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(survey), base_url="http://survey")
+    survey_api = SurveyClient(
+        settings=common_settings(), caller="metrics_api", service="survey_api", http=http, timeout=1.5
+    )
+    expected = [{"id": "tp_1", "name": "Delivery"}, {"id": "tp_2", "name": "Hotline"}]
+    assert await survey_api.catalog("touchpoints", principal=ALICE) == expected
+    assert await survey_api.catalog("touchpoints", principal=ALICE) == expected
+    assert [(r.url.path, r.url.params.get("cursor")) for r in asked] == [
+        ("/v1/touchpoints", None),
+        ("/v1/touchpoints", "c2"),
+    ]
+    caller = TokenVerifier(common_settings()).verify(asked[0].headers["Authorization"].removeprefix("Bearer "))
+    assert (caller.org, caller.scopes, caller.units) == ("acme", frozenset({"surveys:read"}), ("emea/de",))
+
+
+async def test_a_down_survey_api_is_asked_again_only_after_a_pause() -> None:
+    calls = 0
+
+    def down(request: httpx.Request) -> httpx.Response:
+        nonlocal calls
+        calls += 1
+        raise httpx.ConnectError("connection refused", request=request)
+
+    http = httpx.AsyncClient(transport=httpx.MockTransport(down), base_url="http://survey")
+    survey_api = SurveyClient(
+        settings=common_settings(), caller="metrics_api", service="survey_api", http=http, timeout=1.5
+    )
+    assert await survey_api.catalog("units", principal=ALICE) is None
+    assert await survey_api.catalog("units", principal=ALICE) is None
+    assert calls == 1

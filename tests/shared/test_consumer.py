@@ -123,7 +123,9 @@ async def test_malformed_event_is_acknowledged_and_the_rest_processed(
 
 def test_subscribers_come_from_the_declarations() -> None:
     assert subscribers_of("response.completed") == ("metrics", "loop")
-    assert subscribers_of("invitation.bounced") == ("metrics",)
+    assert subscribers_of("invitation.bounced") == ("metrics", "loop")
+    assert subscribers_of("followup.invited") == ("loop",)
+    assert subscribers_of("case.breached") == ()
     assert subscribers_of("followup.requested") == ("survey",)
     assert subscribers_of("survey.published") == ()
 

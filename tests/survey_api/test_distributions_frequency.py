@@ -87,3 +87,40 @@ async def test_the_rule_is_per_org(survey_client: Client, survey_app: FastAPI, a
         survey_app, now, org="globex", survey_id=globex_survey, channel="email", contact_ids=[globex_contact]
     )
     assert created.invitations[0].status == "scheduled"
+
+
+async def answered_through_a_partner(
+    client: Client, headers: dict[str, str], survey_id: str, external_id: str, submitted_at: dt.datetime
+) -> None:
+    body = {
+        "survey_id": survey_id,
+        "external_id": f"order-{submitted_at:%Y%m%d}",
+        "channel": "web",
+        "contact": {"external_id": external_id},
+        "answers": {"nps": 9},
+        "submitted_at": submitted_at.isoformat(),
+    }
+    await ok(await client.post("/v1/responses", json=body, headers=headers))
+
+
+async def test_a_partner_response_older_than_the_rule_blocks_nobody(
+    survey_client: Client, survey_app: FastAPI, headers: dict[str, str]
+) -> None:
+    answered, invited = await active(survey_client, headers, "Partner"), await active(survey_client, headers, "Next")
+    contact = (await make_contact(survey_client, headers, email="c@example.com"))["id"]
+    now = utcnow()
+    # Answered 40 days ago (a backdated import): older than the 30-day rule, blocks nothing.
+    await answered_through_a_partner(survey_client, headers, answered, "c@example.com", now - dt.timedelta(days=40))
+    assert await fate(survey_app, now, invited, contact) == ("scheduled", None)
+
+
+async def test_a_recent_partner_response_suppresses_the_next_invitation(
+    survey_client: Client, survey_app: FastAPI, headers: dict[str, str]
+) -> None:
+    answered, invited = await active(survey_client, headers, "Partner"), await active(survey_client, headers, "Next")
+    contact = (await make_contact(survey_client, headers, email="c@example.com"))["id"]
+    now = utcnow()
+    await answered_through_a_partner(survey_client, headers, answered, "c@example.com", now - dt.timedelta(days=1))
+    assert await fate(survey_app, now, invited, contact) == ("suppressed", "contact_frequency")
+    # 30 days after the answer, the contact may be asked again.
+    assert await fate(survey_app, now + dt.timedelta(days=29, minutes=1), invited, contact) == ("scheduled", None)

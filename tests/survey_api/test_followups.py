@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlmodel import select
 
 from services.survey_api.catalog.models import Survey
+from services.survey_api.models import OutboxEvent
 from services.survey_api.outreach.models import Invitation
 from shared.events import EventEnvelope
 from tests.conftest import TokenFactory
@@ -64,7 +65,7 @@ async def test_configured_survey_and_channel(
 ) -> None:
     headers = auth(**ALL)
     await make_units(survey_client, headers, "emea")
-    chosen = await published_survey(survey_client, headers, NPS_PLUS)
+    chosen = await published_survey(survey_client, headers, {**NPS_PLUS, "purpose": "followup"})
     settings = {"followup_survey_id": chosen["id"], "followup_channel": "link"}
     await ok(await survey_client.put("/v1/org-settings", json=settings, headers=auth(scopes="admin")), 200)
     await request_followup(survey_client, auth, await contact(survey_client, headers, email="ann@example.com"))
@@ -81,3 +82,21 @@ async def test_unsubscribed_contact_is_suppressed_and_unknown_is_skipped(
     await request_followup(survey_client, auth, "ct_unknown", case="case_2")
     [invitation] = await invitations(survey_app)
     assert (invitation.status, invitation.reason) == ("suppressed", "unsubscribed")
+
+
+async def test_loop_api_is_told_the_invitation_or_that_none_was_sent(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    headers = auth(**ALL)
+    contact_id = await contact(survey_client, headers, email="ann@example.com")
+    await request_followup(survey_client, auth, contact_id)
+    await request_followup(survey_client, auth, "ct_unknown", case="case_2")
+    [invitation] = await invitations(survey_app)
+    async with survey_app.state.db.sessions() as session:
+        statement = select(OutboxEvent).where(OutboxEvent.event_type == "followup.invited")
+        told = [(e.destinations, e.payload) for e in (await session.exec(statement.order_by(OutboxEvent.id))).all()]
+    assert [destinations for destinations, _ in told] == [["loop", "webhooks"], ["loop", "webhooks"]]
+    assert sorted((payload["data"] for _, payload in told), key=lambda d: d["case_id"]) == [
+        {"case_id": "case_1", "invitation_id": invitation.id, "status": "scheduled", "sent_at": None},
+        {"case_id": "case_2", "invitation_id": None, "status": "not_sent", "sent_at": None},
+    ]

@@ -411,7 +411,12 @@ class TestConfiguration:
             mailer.parse_smtp_url(url)
 
     def test_production_refuses_a_guessable_token_key(self) -> None:
-        asymmetric = {"env": "production", "jwt_algorithms": ["RS256"], "jwt_jwks_url": "https://idp.test/jwks"}
+        asymmetric = {
+            "env": "production",
+            "jwt_algorithms": ["RS256"],
+            "jwt_jwks_url": "https://idp.test/jwks",
+            "service_jwt_secret": "a-service-key-only-this-deployment-knows-0123",
+        }
         with pytest.raises(ValueError, match="SURVEY_TOKEN_SECRET"):
             SurveySettings(**asymmetric)
         own = SurveySettings(**asymmetric, token_secret="a-key-only-this-deployment-knows-0123456789")

@@ -39,6 +39,7 @@ class TestVersioning:
             "survey_id": survey["id"],
             "version": 1,
             "name": "After delivery",
+            "title": None,
             "kind": "transactional",
             "audience": "customers",
             "touchpoint_id": None,

@@ -33,7 +33,7 @@ NPS_PLUS: dict[str, Any] = {
     ],
 }  # fmt: skip
 SURVEY_FIELDS = {
-    "id", "name", "kind", "audience", "touchpoint_id", "languages", "default_language", "questions",
+    "id", "name", "title", "kind", "audience", "purpose", "touchpoint_id", "languages", "default_language", "questions",
     "contact_frequency_days", "status", "version", "published_version", "has_unpublished_changes",
     "created_at", "updated_at", "published_at", "closed_at",
 }  # fmt: skip

@@ -167,4 +167,109 @@ class TestGetTouchpoint:
         response = await survey_client.get(f"/v1/touchpoints/{created['id']}", headers=auth(scopes=READ))
         assert response.status_code == 200
         assert response.json() == created
-        assert set(created) == {"id", "name", "journey", "stage", "created_at"}
+        assert set(created) == {"id", "name", "journey", "stage", "stage_position", "status", "created_at"}
+
+
+async def patch(client: Client, headers: dict[str, str], touchpoint_id: str, **changes: Any) -> httpx.Response:
+    return await client.patch(f"/v1/touchpoints/{touchpoint_id}", json=changes, headers=headers)
+
+
+NPS_ONLY = {
+    "name": "Pulse",
+    "kind": "relational",
+    "languages": ["en"],
+    "questions": [{"key": "nps", "kind": "nps", "prompt": {"en": "Recommend?"}}],
+}
+
+
+class TestUpdateTouchpoint:
+    async def test_unauthenticated(self, survey_client: Client, auth: TokenFactory) -> None:
+        created = await make_touchpoint(survey_client, auth(scopes=WRITE))
+        assert problem(await survey_client.patch(f"/v1/touchpoints/{created['id']}", json={"name": "x"}), 401)
+
+    async def test_missing_scope(self, survey_client: Client, auth: TokenFactory) -> None:
+        created = await make_touchpoint(survey_client, auth(scopes=WRITE))
+        assert (
+            "surveys:write"
+            in problem(await patch(survey_client, auth(scopes=READ), created["id"], name="x"), 403)["detail"]
+        )
+
+    async def test_other_tenant(self, survey_client: Client, auth: TokenFactory) -> None:
+        theirs = await make_touchpoint(survey_client, auth(org="globex", scopes=WRITE))
+        assert problem(await patch(survey_client, auth(scopes=WRITE), theirs["id"], status="retired"), 404)
+        unchanged = await survey_client.get(f"/v1/touchpoints/{theirs['id']}", headers=auth(org="globex", scopes=READ))
+        assert unchanged.json()["status"] == "active"
+
+    async def test_not_found(self, survey_client: Client, auth: TokenFactory) -> None:
+        assert problem(await patch(survey_client, auth(scopes=WRITE), "tp_nope", name="x"), 404)
+
+    async def test_valid_rename_and_move(self, survey_client: Client, auth: TokenFactory) -> None:
+        headers = auth(scopes=WRITE)
+        created = await make_touchpoint(survey_client, headers)
+        renamed = await patch(survey_client, headers, created["id"], name="Parcel handed over", stage="handover")
+        assert renamed.status_code == 200, renamed.text
+        body = renamed.json()
+        assert (body["id"], body["name"], body["journey"], body["stage"]) == (
+            created["id"],
+            "Parcel handed over",
+            "purchase",
+            "handover",
+        )
+        assert (await survey_client.get(f"/v1/touchpoints/{created['id']}", headers=headers)).json() == body
+
+    async def test_taken_name_is_409_and_bad_fields_422(self, survey_client: Client, auth: TokenFactory) -> None:
+        headers = auth(scopes=WRITE)
+        await make_touchpoint(survey_client, headers, "Checkout")
+        other = await make_touchpoint(survey_client, headers, "Delivery")
+        assert problem(await patch(survey_client, headers, other["id"], name="Checkout"), 409)
+        for bad in ({"name": None}, {"status": "archived"}, {"stage_position": -1}, {"colour": "red"}):
+            assert problem(await survey_client.patch(f"/v1/touchpoints/{other['id']}", json=bad, headers=headers), 422)
+
+    async def test_stages_are_ordered_as_the_org_says(self, survey_client: Client, auth: TokenFactory) -> None:
+        headers = auth(scopes=WRITE)
+        pay = await make_touchpoint(survey_client, headers, "Pay", "purchase", "checkout")
+        ship = await make_touchpoint(survey_client, headers, "Ship", "purchase", "delivery")
+        assert (await patch(survey_client, headers, pay["id"], stage_position=1)).json()["stage_position"] == 1
+        await patch(survey_client, headers, ship["id"], stage_position=2)
+        # A new touchpoint of an existing stage takes the stage's position; setting it moves the whole stage.
+        card = await make_touchpoint(survey_client, headers, "Card", "purchase", "checkout")
+        assert card["stage_position"] == 1
+        await patch(survey_client, headers, card["id"], stage_position=3)
+        listed = await survey_client.get("/v1/touchpoints", params={"journey": "purchase"}, headers=headers)
+        positions = {item["name"]: item["stage_position"] for item in listed.json()["items"]}
+        assert positions == {"Pay": 3, "Ship": 2, "Card": 3}
+        # Moving a touchpoint into a stage gives it that stage's position.
+        moved = await patch(survey_client, headers, ship["id"], stage="checkout")
+        assert moved.json()["stage_position"] == 3
+
+    async def test_retired_touchpoint_keeps_its_surveys_but_takes_no_new_one(
+        self, survey_client: Client, auth: TokenFactory
+    ) -> None:
+        headers = auth(scopes="surveys:read surveys:write responses:read responses:write")
+        touchpoint = await make_touchpoint(survey_client, headers)
+        created = await survey_client.post(
+            "/v1/surveys", json={**NPS_ONLY, "touchpoint_id": touchpoint["id"]}, headers=headers
+        )
+        survey = created.json()
+        await survey_client.post(f"/v1/surveys/{survey['id']}/publish", headers=headers)
+        retired = await patch(survey_client, headers, touchpoint["id"], status="retired")
+        assert retired.json()["status"] == "retired"
+        refused = await survey_client.post(
+            "/v1/surveys", json={**NPS_ONLY, "touchpoint_id": touchpoint["id"]}, headers=headers
+        )
+        assert [(e["field"], e["code"]) for e in problem(refused, 422)["errors"]] == [
+            ("touchpoint_id", "retired_touchpoint")
+        ]
+        other = (await survey_client.post("/v1/surveys", json=NPS_ONLY, headers=headers)).json()
+        moved = await survey_client.patch(
+            f"/v1/surveys/{other['id']}", json={"touchpoint_id": touchpoint["id"]}, headers=headers
+        )
+        assert problem(moved, 422)
+        # The survey it had keeps it, can still be edited and still takes responses with it.
+        kept = await survey_client.patch(f"/v1/surveys/{survey['id']}", json={"name": "Pulse 2"}, headers=headers)
+        assert kept.status_code == 200 and kept.json()["touchpoint_id"] == touchpoint["id"]
+        body = {"survey_id": survey["id"], "channel": "api", "answers": {"nps": 8}}
+        answered = await survey_client.post("/v1/responses", json=body, headers=headers)
+        assert answered.status_code == 201 and answered.json()["touchpoint_id"] == touchpoint["id"]
+        listed = await survey_client.get("/v1/touchpoints", params={"status": "retired"}, headers=headers)
+        assert [item["id"] for item in listed.json()["items"]] == [touchpoint["id"]]

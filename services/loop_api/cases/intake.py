@@ -19,7 +19,7 @@ from services.loop_api.cases.followup import SYSTEM, record_recovery
 from services.loop_api.cases.schemas import CaseSnapshot
 from services.loop_api.cases.service import record, touch
 from services.loop_api.cases.sla import due_times
-from services.loop_api.models import Case, OrgSettingsRow
+from services.loop_api.models import Case, CaseEvent, OrgSettingsRow
 from services.loop_api.org_settings import LoopOrgSettings
 from services.loop_api.rules.matching import Match, choose_rule, deepest, first_nps
 from services.loop_api.rules.schemas import Route, RulePublic
@@ -31,6 +31,7 @@ from shared.ids import new_id
 from shared.org_settings import load_org_settings
 
 logger = logging.getLogger("cxloop.loop.intake")
+ERASED = "[erased]"  # what stands in for agent-written free text once the case's contact is erased
 
 
 @dataclass(frozen=True)
@@ -120,10 +121,25 @@ async def erase_contact(session: AsyncSession, org: str, data: ContactErasedData
     cases = (await session.exec(statement.order_by(col(Case.id)))).all()
     for case in cases:
         case.snapshot, case.contact_id = _anonymised(case.snapshot), None
+        case.resolution = ERASED if case.resolution else None
         touch(case, now)
         record(session, case, kind="contact_erased", actor=SYSTEM, at=now, data={})
         session.add(case)
+    await _redact_timeline(session, [case.id for case in cases])
     return len(cases)
+
+
+async def _redact_timeline(session: AsyncSession, case_ids: list[str]) -> None:
+    """Replace the agent-written free text in these cases' timelines (activities, resolutions): it may name
+    the contact ("Called Paula Eins on +49…"); kinds, times and actors stay."""
+    if not case_ids:
+        return
+    kinds = ["activity", "resolution_changed"]
+    statement = select(CaseEvent).where(col(CaseEvent.case_id).in_(case_ids), col(CaseEvent.kind).in_(kinds))
+    for entry in (await session.exec(statement)).all():
+        text_keys = ("text",) if entry.kind == "activity" else ("from", "to")
+        entry.data = {k: ERASED if k in text_keys and v else v for k, v in entry.data.items()}
+        session.add(entry)
 
 
 async def take_response(
@@ -135,11 +151,15 @@ async def take_response(
     cache: dict[str, OrgContext],
     now: dt.datetime,
 ) -> None:
-    """A finished response: record it as a recovery, and open a case unless it is older than `max_age`."""
+    """A finished response: record it as a recovery, and open a case unless it is older than `max_age`.
+
+    Its age runs from `submitted_at` (when the respondent answered, which a partner may backdate), never from
+    when it arrived: loading a history opens cases only for the answers still recent enough to act on.
+    """
     if not response.finished:
         return
     await record_recovery(session, org, response, now)
-    if now - (response.completed_at or response.submitted_at) > max_age:
+    if now - response.submitted_at > max_age:
         logger.info("response %s is too old to open a case (%s)", response.response_id, response.submitted_at)
         return
     await open_case(session, org, response, await _org_context(session, org, cache), now)

@@ -66,6 +66,15 @@ async def _check_close(session: AsyncSession, case: Case) -> None:
     await check_root_causes(session, case.org, case.root_causes)
 
 
+def _check_closed_keeps(case: Case, changes: dict[str, Any]) -> None:
+    """422 naming each field closing required that a change would empty while the case stays closed."""
+    if case.status != "closed" or changes.get("status", "closed") != "closed":
+        return
+    cleared = [name for name in CLOSE_NEEDS if name in changes and not changes[name]]
+    message = "a closed case keeps what closing required; reopen it to change this"
+    _raise([FieldError(field=name, message=message, code="required") for name in cleared])
+
+
 def _set(session: AsyncSession, case: Case, name: str, value: Any, actor: str, now: dt.datetime) -> bool:
     attribute = "team_id" if name == "team" else name
     before = getattr(case, attribute)
@@ -130,6 +139,7 @@ async def update_case(
     check_if_match(case, if_match)
     await claim(session, case, expected=case.version)
     changes = data.model_dump(exclude_unset=True)
+    _check_closed_keeps(case, changes)
     changed = await _apply_fields(session, case, changes, principal.sub, now)
     if "status" in changes:
         changed = await _apply_status(session, case, changes["status"], principal.sub, now) or changed

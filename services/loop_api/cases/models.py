@@ -28,6 +28,7 @@ class Case(LoopTable, table=True):
         Index("ix_cases_org_created_at", "org", "created_at"),
         Index("ix_cases_due_first_contact_at", "due_first_contact_at"),
         Index("ix_cases_due_resolution_at", "due_resolution_at"),
+        Index("ix_cases_followup_invitation_id", "followup_invitation_id"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -62,6 +63,10 @@ class Case(LoopTable, table=True):
     resolution: str | None = Field(default=None, max_length=5000)
     outcome: str | None = Field(default=None, max_length=20)
     followup_requested_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The follow-up invitation survey_api made (`followup.invited`), kept current by its `invitation.*` events.
+    followup_invitation_id: str | None = Field(default=None, max_length=64)
+    followup_status: str | None = Field(default=None, max_length=20)
+    followup_sent_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     followup_response_id: str | None = Field(default=None, max_length=64)
     nps_after: int | None = None
     saved: bool | None = None

@@ -47,6 +47,14 @@ class Recovery(BaseModel):
     recorded_at: dt.datetime
 
 
+class Followup(BaseModel):
+    """The follow-up invitation of a closed case: `requested` until survey_api makes it, then its status."""
+
+    invitation_id: str | None = Field(description="null until survey_api has made the invitation, or not_sent")
+    status: str = Field(description="requested, not_sent, or the invitation's: scheduled, sent, delivered, …")
+    sent_at: dt.datetime | None
+
+
 class CasePublic(BaseModel):
     """A case as the API shows it; `sla_state` and `overdue` are computed as of the request."""
 
@@ -80,6 +88,7 @@ class CasePublic(BaseModel):
     resolution: str | None
     outcome: Outcome | None
     followup_requested_at: dt.datetime | None
+    followup: Followup | None = Field(description="The follow-up invitation (null until one is requested)")
     recovery: Recovery | None
     snapshot: CaseSnapshot
     version: int

@@ -10,7 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases.filters import CaseFilters, filtered
-from services.loop_api.cases.schemas import CaseDetail, CasePublic, CaseSnapshot, Recovery, TimelineEntry
+from services.loop_api.cases.schemas import CaseDetail, CasePublic, CaseSnapshot, Followup, Recovery, TimelineEntry
 from services.loop_api.cases.sla import is_overdue, sla_state
 from services.loop_api.models import Case, CaseEvent
 from shared.auth import Principal
@@ -78,6 +78,13 @@ def _recovery(case: Case) -> Recovery | None:
     )
 
 
+def _followup(case: Case) -> Followup | None:
+    if case.followup_requested_at is None:
+        return None
+    status = case.followup_status or "requested"
+    return Followup(invitation_id=case.followup_invitation_id, status=status, sent_at=case.followup_sent_at)
+
+
 def to_public(case: Case, now: dt.datetime) -> CasePublic:
     """The API view of a case, its SLA state as of `now`."""
     fields = {name: getattr(case, name) for name in CasePublic.model_fields if hasattr(case, name)}
@@ -89,6 +96,7 @@ def to_public(case: Case, now: dt.datetime) -> CasePublic:
             "sla_state": sla_state(case, now),
             "overdue": is_overdue(case, now),
             "recovery": _recovery(case),
+            "followup": _followup(case),
             "snapshot": CaseSnapshot.model_validate(case.snapshot),
         }
     )

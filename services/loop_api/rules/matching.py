@@ -117,7 +117,13 @@ def condition_holds(condition: Condition, response: ResponseData) -> bool:
 
 
 def in_scope(rule: RulePublic, response: ResponseData) -> bool:
-    """Whether the response is of the rule's survey, touchpoint and unit subtree (each when set)."""
+    """Whether the response is of the rule's audience and purpose, survey, touchpoint and unit subtree (when set).
+
+    A rule answers one audience and one purpose (customers' standard answers by default): an employee answer
+    or a follow-up answer opens a case only through a rule that names it.
+    """
+    if rule.audience != response.audience or rule.purpose != response.purpose:
+        return False
     if rule.survey_id is not None and rule.survey_id != response.survey_id:
         return False
     if rule.touchpoint_id is not None and rule.touchpoint_id != response.touchpoint_id:

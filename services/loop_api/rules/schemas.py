@@ -13,6 +13,8 @@ Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 ScoreOp = Literal["<", "<=", ">", ">=", "=="]
 QuestionKind = Literal["nps", "csat", "ces", "rating"]
+Audience = Literal["customers", "employees"]
+Purpose = Literal["standard", "followup"]
 
 MAX_CONDITIONS = 20
 MAX_WORDS = 50
@@ -136,6 +138,8 @@ class RuleDefinition(BaseModel):
     survey_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     touchpoint_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     unit: UnitPath | None = Field(default=None, description="Only responses of this unit subtree")
+    audience: Audience = Field(default="customers", description="Whose answers: employee answers need `employees`")
+    purpose: Purpose = Field(default="standard", description="`followup`: answers to a closed case's follow-up")
     priority: Priority = "normal"
     priority_by_attribute: list[AttributeRaise] = Field(default_factory=list, max_length=MAX_RAISES)
     sla: SlaPolicy = Field(default_factory=SlaPolicy)
@@ -159,6 +163,8 @@ class RuleUpdate(BaseModel):
     survey_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     touchpoint_id: Annotated[str, StringConstraints(max_length=64)] | None = None
     unit: UnitPath | None = None
+    audience: Audience | None = None
+    purpose: Purpose | None = None
     priority: Priority | None = None
     priority_by_attribute: list[AttributeRaise] | None = Field(default=None, max_length=MAX_RAISES)
     sla: SlaPolicy | None = None
@@ -167,7 +173,10 @@ class RuleUpdate(BaseModel):
     @model_validator(mode="after")
     def _required_not_null(self) -> RuleUpdate:
         # survey_id, touchpoint_id and unit may be cleared with null; these may not.
-        required = ("name", "active", "order", "match", "conditions", "priority", "priority_by_attribute")
+        required = (
+            *("name", "active", "order", "match", "conditions"),
+            *("audience", "purpose", "priority", "priority_by_attribute"),
+        )
         nulls = [f for f in required if f in self.model_fields_set and getattr(self, f) is None]
         if nulls:
             raise ValueError(f"may not be null: {', '.join(nulls)}; leave a field out to keep its value")
@@ -187,7 +196,7 @@ DEFAULT_RULE_ID = "rule_default"
 
 
 def default_rule() -> RulePublic:
-    """The rule of an org with none of its own: any NPS answer of 6 or less, in its unit's queue."""
+    """The rule of an org with none of its own: a customer's NPS answer of 6 or less, in its unit's queue."""
     return RulePublic(
         id=DEFAULT_RULE_ID,
         default=True,

@@ -40,7 +40,7 @@ Reader = Annotated[Principal, Depends(require_scopes("metrics:read"))]
 ATTR_KEY = r"[a-z][a-z0-9_]{0,39}"
 ATTR_PARAM = re.compile(rf"^attr\.({ATTR_KEY})$")
 MAX_ATTR_VALUE = 500
-GROUP_PATTERN = rf"^(unit|touchpoint|channel|survey|attr\.{ATTR_KEY})$"
+GROUP_PATTERN = rf"^(unit|touchpoint|journey|stage|channel|survey|attr\.{ATTR_KEY})$"
 COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,:]{{1,{MAX_ATTR_VALUE}}})$"
 TARGET_DOC = (
     "nps, csat, rating: `to_target` says how many answers must move to reach this value (default: the scope's saved"
@@ -90,7 +90,8 @@ def _metric_query(
         str | None,
         Query(
             pattern=GROUP_PATTERN,
-            description="`unit` (the children of `unit`), touchpoint, channel, survey, attr.<key>",
+            description="`unit` (the children of `unit`), touchpoint, journey, stage (in the org's order), channel,"
+            " survey, attr.<key>; each group has a human `label`",
         ),
     ] = None,
     interval: Annotated[
@@ -121,6 +122,7 @@ def _metric_query(
         include=frozenset(include.split(",")) if include else frozenset(),
         goal=Goal(target, target_on),
         depth=depth,
+        catalog=getattr(request.app.state, "survey_catalog", None),
     )
 
 

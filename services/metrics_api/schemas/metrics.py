@@ -131,6 +131,11 @@ class GroupKey(BaseModel):
     """The group a row of `groups` or `segments` stands for (a unit, channel, … or the first day of a bucket)."""
 
     key: str | None
+    label: str | None = Field(
+        default=None,
+        description="The unit's, touchpoint's or survey's name, the journey or stage; the key itself for channels,"
+        " attributes and buckets; null when survey_api did not answer (`degraded`)",
+    )
     rank: int | None = Field(default=None, description="With depth: 1 = the best value (ties share a rank)")
     percentile: float | None = Field(default=None, description="With depth: % of the other ranked units below it")
     significantly_above: bool | None = Field(default=None, description="With depth: above the rest, p < 0.05")
@@ -181,6 +186,9 @@ class AnswerHead(BaseModel):
     min_sample: int
     groups_total: int | None = Field(
         default=None, description="With group_by and interval: the groups there were (at most 20 are shown)"
+    )
+    degraded: list[str] | None = Field(
+        default=None, description="`labels`: survey_api did not answer, group labels are null (journeys unknown)"
     )
 
 

@@ -38,6 +38,8 @@ class Touchpoint(SurveyTable, table=True):
     name: str = Field(max_length=200)
     journey: str = Field(max_length=100)
     stage: str = Field(max_length=100)
+    stage_position: int = 0
+    status: str = Field(default="active", max_length=20)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 
@@ -54,8 +56,10 @@ class Survey(SurveyTable, table=True):
     id: str = Field(primary_key=True, max_length=40)
     org: str = Field(max_length=100)
     name: str = Field(max_length=200)
+    title: dict[str, str] | None = Field(default=None, sa_type=JSONType)
     kind: str = Field(max_length=20)
     audience: str = Field(default="customers", max_length=20)
+    purpose: str = Field(default="standard", max_length=20)
     touchpoint_id: str | None = Field(default=None, foreign_key="touchpoints.id", max_length=40)
     languages: list[str] = Field(sa_type=JSONType)
     default_language: str = Field(max_length=8)
@@ -81,6 +85,7 @@ class SurveyVersion(SurveyTable, table=True):
     survey_id: str = Field(foreign_key="surveys.id", max_length=40)
     version: int
     name: str = Field(max_length=200)
+    title: dict[str, str] | None = Field(default=None, sa_type=JSONType)
     kind: str = Field(max_length=20)
     audience: str = Field(max_length=20)
     touchpoint_id: str | None = Field(default=None, max_length=40)

@@ -75,6 +75,8 @@ def completeness_errors(survey: Survey, questions: list[Question]) -> list[Field
     if survey.default_language not in survey.languages:
         message = f"{survey.default_language!r} is not one of the survey's languages"
         errors.append(FieldError(field="default_language", message=message, code="not_a_survey_language"))
+    if survey.title is not None:  # once a title is given, every respondent must get one in their language
+        errors += [_missing(f"title.{lang}", lang) for lang in survey.languages if lang not in survey.title]
     for index, question in enumerate(questions):
         errors += _translation_errors(index, question, survey.languages)
         if question.show_if is not None:

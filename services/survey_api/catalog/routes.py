@@ -19,6 +19,8 @@ from services.survey_api.catalog.schemas import (
     TouchpointCreate,
     TouchpointId,
     TouchpointPublic,
+    TouchpointStatus,
+    TouchpointUpdate,
     UnitCreate,
     UnitPublic,
 )
@@ -178,12 +180,19 @@ async def list_touchpoints(
     session: SessionDep,
     journey: Annotated[JourneyLabel | None, Query(description="Only touchpoints of this journey")] = None,
     stage: Annotated[JourneyLabel | None, Query(description="Only touchpoints of this stage")] = None,
+    status: Annotated[TouchpointStatus | None, Query(description="Only active or only retired touchpoints")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
 ) -> Page[TouchpointPublic]:
     """The org's touchpoints in creation order, a page at a time (scope `surveys:read`)."""
     items, next_cursor = await touchpoints.list_touchpoints(
-        session=session, principal=principal, journey=journey, stage=stage, limit=limit, cursor=cursor
+        session=session,
+        principal=principal,
+        journey=journey,
+        stage=stage,
+        status=status,
+        limit=limit,
+        cursor=cursor,
     )
     return Page(items=[TouchpointPublic.model_validate(t) for t in items], next_cursor=next_cursor)
 
@@ -192,6 +201,20 @@ async def list_touchpoints(
 async def get_touchpoint(touchpoint_id: str, principal: SurveyReader, session: SessionDep) -> TouchpointPublic:
     """One touchpoint (scope `surveys:read`)."""
     touchpoint = await touchpoints.get_touchpoint(session=session, principal=principal, touchpoint_id=touchpoint_id)
+    return TouchpointPublic.model_validate(touchpoint)
+
+
+@touchpoints_router.patch("/{touchpoint_id}", response_model=TouchpointPublic, responses=problem_responses(404, 409))
+async def update_touchpoint(
+    touchpoint_id: str, data: TouchpointUpdate, principal: SurveyWriter, session: SessionDep
+) -> TouchpointPublic:
+    """Rename, move, order the stage of, or retire a touchpoint (scope `surveys:write`); 409 on a taken name.
+
+    A retired touchpoint keeps its surveys and their history; a new survey cannot use it (422).
+    """
+    touchpoint = await touchpoints.update_touchpoint(
+        session=session, principal=principal, touchpoint_id=touchpoint_id, data=data
+    )
     return TouchpointPublic.model_validate(touchpoint)
 
 

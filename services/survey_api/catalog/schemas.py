@@ -12,12 +12,23 @@ from shared.schemas.common import Language, Name, UnitPath
 
 SurveyKind = Literal["relational", "transactional", "in_the_moment"]
 Audience = Literal["customers", "employees"]
+Purpose = Literal["standard", "followup"]
+TouchpointStatus = Literal["active", "retired"]
 SurveyStatus = Literal["draft", "active", "closed"]
 TouchpointId = Annotated[str, StringConstraints(min_length=1, max_length=40)]
 ContactFrequencyDays = Annotated[int, Field(ge=0, le=3650)]
 
 FREQUENCY_DESCRIPTION = "At most one invitation per contact per this many days (0 = off); null = the org's rule"
 DEFAULT_LANGUAGE_DESCRIPTION = "One of `languages`; defaults to the first of them"
+TITLE_DESCRIPTION = (
+    "What respondents see (emails, SMS, the page), per language; null: they see `name`. "
+    "Once set, publishing needs it in every language of the survey"
+)
+PURPOSE_DESCRIPTION = (
+    "`followup`: the survey a closed case sends (its answers stay out of the org's metrics unless a caller "
+    "names the survey); `standard` otherwise. Not versioned: a change applies at once"
+)
+Title = Annotated[dict[Language, Name], Field(min_length=1, max_length=50)]
 
 
 def _distinct(languages: list[str]) -> list[str]:
@@ -34,9 +45,11 @@ class SurveyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: Name
+    name: Name = Field(description="Internal: respondents see `title` (or this name when it has none)")
+    title: Title | None = Field(default=None, description=TITLE_DESCRIPTION)
     kind: SurveyKind
     audience: Audience = "customers"
+    purpose: Purpose = Field(default="standard", description=PURPOSE_DESCRIPTION)
     touchpoint_id: TouchpointId | None = Field(default=None, description="A touchpoint of the org")
     languages: Languages
     default_language: Language | None = Field(default=None, description=DEFAULT_LANGUAGE_DESCRIPTION)
@@ -45,20 +58,22 @@ class SurveyCreate(BaseModel):
 
 
 class SurveyUpdate(BaseModel):
-    """A partial change: fields left out stay; `touchpoint_id` and `contact_frequency_days` may be null."""
+    """A partial change: fields left out stay; `title`, `touchpoint_id` and `contact_frequency_days` may be null."""
 
     model_config = ConfigDict(extra="forbid")
 
     name: Name | None = None
+    title: Title | None = Field(default=None, description=TITLE_DESCRIPTION)
     kind: SurveyKind | None = None
     audience: Audience | None = None
+    purpose: Purpose | None = Field(default=None, description=PURPOSE_DESCRIPTION)
     touchpoint_id: TouchpointId | None = None
     languages: Languages | None = None
     default_language: Language | None = None
     questions: Questions | None = None
     contact_frequency_days: ContactFrequencyDays | None = Field(default=None, description=FREQUENCY_DESCRIPTION)
 
-    @field_validator("name", "kind", "audience", "languages", "default_language", "questions")
+    @field_validator("name", "kind", "audience", "purpose", "languages", "default_language", "questions")
     @classmethod
     def _not_null(cls, value: object) -> object:
         # Only called for fields the client sent: leaving one out keeps it, but null cannot clear it.
@@ -76,8 +91,10 @@ class SurveyPublic(BaseModel):
 
     id: str
     name: str
+    title: dict[str, str] | None = Field(description=TITLE_DESCRIPTION)
     kind: SurveyKind
     audience: Audience
+    purpose: Purpose = Field(description=PURPOSE_DESCRIPTION)
     touchpoint_id: str | None
     languages: list[str]
     default_language: str
@@ -101,6 +118,7 @@ class SurveyVersionPublic(BaseModel):
     survey_id: str
     version: int
     name: str
+    title: dict[str, str] | None
     kind: SurveyKind
     audience: Audience
     touchpoint_id: str | None
@@ -136,6 +154,13 @@ JourneyLabel = Annotated[str, StringConstraints(strip_whitespace=True, min_lengt
 """The name of a journey or of one of its stages (`onboarding`, `Delivery`)."""
 
 
+STAGE_POSITION_DESCRIPTION = (
+    "Where the touchpoint's stage stands in its journey (stages sort by it, then by name); one number per "
+    "stage: setting it on one touchpoint sets it for every touchpoint of that stage"
+)
+StagePosition = Annotated[int, Field(ge=0, le=1000, description=STAGE_POSITION_DESCRIPTION)]
+
+
 class TouchpointCreate(BaseModel):
     """A new touchpoint; its name is unique within its journey."""
 
@@ -144,6 +169,31 @@ class TouchpointCreate(BaseModel):
     name: Name
     journey: JourneyLabel = Field(description="The journey it belongs to, e.g. `purchase`")
     stage: JourneyLabel = Field(description="The stage of that journey, e.g. `delivery`")
+    stage_position: StagePosition | None = Field(
+        default=None, description="Where its stage stands in the journey; left out: the stage's, else 0"
+    )
+
+
+class TouchpointUpdate(BaseModel):
+    """A partial change of a touchpoint: rename, move to another journey or stage, order its stage, retire it.
+
+    A retired touchpoint keeps its surveys and their history but no new survey may use it.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Name | None = None
+    journey: JourneyLabel | None = None
+    stage: JourneyLabel | None = None
+    stage_position: StagePosition | None = None
+    status: TouchpointStatus | None = Field(default=None, description="`retired`: no new survey may use it")
+
+    @field_validator("name", "journey", "stage", "stage_position", "status")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:  # only called for fields the client sent
+            raise ValueError("may be left out but not null")
+        return value
 
 
 class TouchpointPublic(BaseModel):
@@ -155,4 +205,6 @@ class TouchpointPublic(BaseModel):
     name: str
     journey: str
     stage: str
+    stage_position: int = Field(description=STAGE_POSITION_DESCRIPTION)
+    status: TouchpointStatus
     created_at: dt.datetime

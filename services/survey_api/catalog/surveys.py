@@ -3,8 +3,9 @@
 A survey is one row (the working copy) plus a frozen `SurveyVersion` per publish. Its `version` is the
 number the working copy has: a never-published draft is edited in place as version 1; editing a published
 survey whose working copy equals its published version N starts N+1, and editing it back to equal N makes
-it N again. `contact_frequency_days` is an operational setting, not part of what respondents answer: it is
-not versioned and a change to it applies at once.
+it N again. `contact_frequency_days` and `purpose` are operational settings, not part of what respondents
+answer: they are not versioned and a change to either applies at once. `title` is what respondents see (per
+language, falling back to the internal `name`), so it is versioned.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.catalog.models import Survey, SurveyVersion
+from services.survey_api.catalog.purpose import check_purpose_change
 from services.survey_api.catalog.questions import Question
 from services.survey_api.catalog.schemas import SurveyCreate, SurveyPublic, SurveyUpdate
 from services.survey_api.catalog.touchpoints import find_touchpoint
@@ -27,7 +29,17 @@ from shared.errors import Conflict, FieldError, NotFound, Unprocessable
 from shared.ids import new_id
 from shared.pagination import keyset, page_of
 
-VERSIONED_FIELDS = ("name", "kind", "audience", "touchpoint_id", "languages", "default_language", "questions")
+VERSIONED_FIELDS = (
+    "name",
+    "title",
+    "kind",
+    "audience",
+    "touchpoint_id",
+    "languages",
+    "default_language",
+    "questions",
+)
+UNVERSIONED_FIELDS = ("contact_frequency_days", "purpose")
 """What a published version freezes; a change to any of them is a change to publish."""
 
 _questions_adapter = TypeAdapter(list[Question])
@@ -46,6 +58,16 @@ def dump_questions(questions: Sequence[Question]) -> list[dict[str, Any]]:
 def content_of(row: Survey | SurveyVersion) -> dict[str, Any]:
     """The versioned fields of a working copy or of a frozen version."""
     return {name: getattr(row, name) for name in VERSIONED_FIELDS}
+
+
+def respondent_title(row: Survey | SurveyVersion, language: str | None) -> str:
+    """What a respondent sees as the survey's title: its title in `language`, else in the default language,
+    else the survey's (internal) name."""
+    titles = row.title or {}
+    for candidate in (language, (language or "").split("-")[0], row.default_language):
+        if candidate and candidate in titles:
+            return titles[candidate]
+    return row.name
 
 
 def has_unpublished_changes(survey: Survey) -> bool:
@@ -88,13 +110,41 @@ def structure_errors(*, languages: list[str], default_language: str, questions: 
     return errors
 
 
-async def _check(session: AsyncSession, *, org: str, content: dict[str, Any], questions: list[Question]) -> None:
-    """422 listing each structural problem of a would-be working copy, and a touchpoint not of the org."""
-    errors = []
-    touchpoint_id = content["touchpoint_id"]
-    if touchpoint_id is not None and await find_touchpoint(session, org=org, touchpoint_id=touchpoint_id) is None:
+async def _touchpoint_errors(session: AsyncSession, *, org: str, touchpoint_id: str | None) -> list[FieldError]:
+    """A touchpoint a survey is being given must be the org's and active (a retired one keeps only its past)."""
+    if touchpoint_id is None:
+        return []
+    touchpoint = await find_touchpoint(session, org=org, touchpoint_id=touchpoint_id)
+    if touchpoint is None:
         message = f"there is no touchpoint {touchpoint_id!r} in your org"
-        errors.append(FieldError(field="touchpoint_id", message=message, code="unknown_touchpoint"))
+        return [FieldError(field="touchpoint_id", message=message, code="unknown_touchpoint")]
+    if touchpoint.status == "retired":
+        message = f"touchpoint {touchpoint_id!r} is retired; no new survey may use it"
+        return [FieldError(field="touchpoint_id", message=message, code="retired_touchpoint")]
+    return []
+
+
+def _title_errors(content: dict[str, Any]) -> list[FieldError]:
+    extra = sorted(set(content["title"] or {}) - set(content["languages"]))
+    return [
+        FieldError(
+            field=f"title.{lang}",
+            message=f"{lang!r} is not one of the survey's languages",
+            code="not_a_survey_language",
+        )
+        for lang in extra
+    ]
+
+
+async def _check(
+    session: AsyncSession, *, org: str, content: dict[str, Any], questions: list[Question], new_touchpoint: bool
+) -> None:
+    """422 listing each structural problem of a would-be working copy, and a touchpoint not of the org (or
+    retired, when the survey is being given it)."""
+    errors = []
+    if new_touchpoint:
+        errors += await _touchpoint_errors(session, org=org, touchpoint_id=content["touchpoint_id"])
+    errors += _title_errors(content)
     errors += structure_errors(
         languages=content["languages"], default_language=content["default_language"], questions=questions
     )
@@ -106,6 +156,7 @@ async def create_survey(*, session: AsyncSession, principal: Principal, data: Su
     """Add a draft survey (version 1); 422 listing each structural problem or a touchpoint not of the org."""
     content: dict[str, Any] = {
         "name": data.name,
+        "title": data.title,
         "kind": data.kind,
         "audience": data.audience,
         "touchpoint_id": data.touchpoint_id,
@@ -113,12 +164,13 @@ async def create_survey(*, session: AsyncSession, principal: Principal, data: Su
         "default_language": data.default_language or data.languages[0],
         "questions": dump_questions(data.questions),
     }
-    await _check(session, org=principal.org, content=content, questions=data.questions)
+    await _check(session, org=principal.org, content=content, questions=data.questions, new_touchpoint=True)
     now = utcnow()  # one instant, so a new survey's created_at equals its updated_at
     survey = Survey(
         id=new_id("survey"),
         org=principal.org,
         contact_frequency_days=data.contact_frequency_days,
+        purpose=data.purpose,
         created_at=now,
         updated_at=now,
         **content,
@@ -181,12 +233,15 @@ async def update_survey(*, session: AsyncSession, principal: Principal, survey_i
     """Change the working copy (fields left out stay), revalidated as on create; see the module for versions."""
     survey = await get_survey(session=session, principal=principal, survey_id=survey_id, lock=True)
     changes = _changes(data)
-    before = {**content_of(survey), "contact_frequency_days": survey.contact_frequency_days}
+    before = {**content_of(survey), **{name: getattr(survey, name) for name in UNVERSIONED_FIELDS}}
     if {**before, **changes} == before:
         return survey
     content = {**content_of(survey), **{k: v for k, v in changes.items() if k in VERSIONED_FIELDS}}
     questions = data.questions if data.questions is not None else parse_questions(survey.questions)
-    await _check(session, org=principal.org, content=content, questions=questions)
+    new_touchpoint = content["touchpoint_id"] != survey.touchpoint_id
+    await _check(session, org=principal.org, content=content, questions=questions, new_touchpoint=new_touchpoint)
+    if changes.get("purpose", survey.purpose) != survey.purpose:
+        await check_purpose_change(session, survey=survey, purpose=changes["purpose"])
     survey.sqlmodel_update(changes)
     published = await published_version_of(session, survey)
     if published is not None:  # a never-published draft is edited in place

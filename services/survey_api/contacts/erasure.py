@@ -29,7 +29,7 @@ from services.survey_api.responses.models import SurveyResponse
 from shared.auth import Principal
 from shared.db import utcnow
 from shared.errors import NotFound
-from shared.events import CONTACT_ERASED, RESPONSE_COMPLETED, RESPONSE_UPDATED, ContactErasedData, EventEnvelope
+from shared.events import CONTACT_ERASED_EVENT, RESPONSE_COMPLETED, RESPONSE_UPDATED, ContactErasedData
 from shared.outbox import add_event
 
 CHUNK_SIZE = 1000
@@ -157,9 +157,6 @@ async def erase_contact(*, session: AsyncSession, principal: Principal, contact_
     outcome_ids = await erase_outcomes(session, principal.org, contact_id)
     await _forget_idempotent_answers(session, principal.org, [contact_id, *response_ids, *outcome_ids])
     data = ContactErasedData(contact_id=contact_id, erased_at=now, response_ids=response_ids)
-    envelope = EventEnvelope(
-        type=CONTACT_ERASED, org=principal.org, source="survey_api", data=data.model_dump(mode="json")
-    )
-    add_event(session, OutboxEvent, envelope)
+    add_event(session, OutboxEvent, CONTACT_ERASED_EVENT.envelope(org=principal.org, data=data))
     await session.flush()
     return data

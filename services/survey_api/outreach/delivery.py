@@ -21,6 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.catalog.models import Survey, SurveyVersion
+from services.survey_api.catalog.surveys import respondent_title
 from services.survey_api.contacts.models import Contact
 from services.survey_api.outreach.invitations import hash_token
 from services.survey_api.outreach.links import Links, links_for
@@ -170,13 +171,14 @@ async def load_context(session: AsyncSession, invitations: Sequence[Invitation])
 def message_for(
     invitation: Invitation, contact: Contact, version: SurveyVersion, links: Links, *, reminder: bool
 ) -> Email | Sms:
-    """The email or SMS of an invitation (checked sendable: the contact has the address)."""
+    """The email or SMS of an invitation (checked sendable: the contact has the address), titled for its reader."""
+    title = respondent_title(version, invitation.language)
     if invitation.channel == "email":
         assert contact.email is not None
         return Email(
             to=contact.email,
             name=contact.name,
-            survey=version.name,
+            survey=title,
             language=invitation.language,
             fallback_language=version.default_language,
             links=links,
@@ -184,7 +186,7 @@ def message_for(
         )
     assert contact.phone is not None
     body = sms_body(
-        survey=version.name,
+        survey=title,
         url=links.url,
         language=invitation.language,
         fallback=version.default_language,

@@ -25,7 +25,7 @@ from services.survey_api.catalog.models import Survey
 from services.survey_api.catalog.surveys import answerable_version
 from services.survey_api.outreach.audience import Target, audience_targets, listed_targets
 from services.survey_api.outreach.eligibility import invitation_reason
-from services.survey_api.outreach.frequency import frequency_days, open_invitations, recently_invited
+from services.survey_api.outreach.frequency import frequency_days, open_invitations, recently_surveyed
 from services.survey_api.outreach.invitations import advance
 from services.survey_api.outreach.issuing import Issue, created_status, hand_out, new_invitation
 from services.survey_api.outreach.links import links_for
@@ -60,7 +60,7 @@ async def _invite_chunk(session: AsyncSession, issue: Issue, days: int, chunk: l
     """Decide and store one chunk (three reads, then the inserts at the next flush)."""
     ids = {t.contact.id for t in chunk if t.contact is not None and not t.repeated}
     org, now = issue.survey.org, issue.now
-    recent = await recently_invited(session, org=org, contact_ids=ids, days=days, now=now)
+    recent = await recently_surveyed(session, org=org, contact_ids=ids, days=days, now=now)
     already = await open_invitations(session, org=org, survey_id=issue.survey.id, contact_ids=ids, now=now)
     outcomes = []
     for target in chunk:

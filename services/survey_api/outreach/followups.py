@@ -2,8 +2,9 @@
 
 loop_api sends `followup.requested`; survey_api answers it with an invitation to the org's follow-up survey
 (the `followup_survey_id` org setting, or a built-in "Case follow-up" survey made and published on first
-use), over `followup_channel` (auto: email, else SMS, else a link). The contact-frequency rule does not
-apply: the customer was just promised this question. Consent, unsubscribe and erasure still do.
+use; both have `purpose: followup`, which keeps their answers out of the org's metrics), over
+`followup_channel` (auto: email, else SMS, else a link). The contact-frequency rule does not apply: the
+customer was just promised this question. Consent, unsubscribe and erasure still do.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from services.survey_api.catalog.models import Survey, SurveyVersion
 from services.survey_api.catalog.questions import Question
 from services.survey_api.catalog.surveys import answerable_version
 from services.survey_api.contacts.models import Contact
-from services.survey_api.models import OrgSettingsRow
+from services.survey_api.models import OrgSettingsRow, OutboxEvent
 from services.survey_api.org_settings import SurveyOrgSettings
 from services.survey_api.outreach.eligibility import personal_reason
 from services.survey_api.outreach.issuing import Issue, hand_out, new_invitation
@@ -27,9 +28,16 @@ from services.survey_api.settings import SurveySettings
 from shared.consumer import EventHandlers, Received
 from shared.db import utcnow
 from shared.errors import CxloopError
-from shared.events import FOLLOWUP_REQUESTED_EVENT, EventEnvelope, FollowupRequestedData
+from shared.events import (
+    FOLLOWUP_INVITED_EVENT,
+    FOLLOWUP_REQUESTED_EVENT,
+    EventEnvelope,
+    FollowupInvitedData,
+    FollowupRequestedData,
+)
 from shared.ids import new_id
 from shared.org_settings import load_org_settings
+from shared.outbox import add_event
 
 logger = logging.getLogger("cxloop.followups")
 FOLLOWUP_EXPIRY = dt.timedelta(days=14)
@@ -71,7 +79,9 @@ async def _built_in_survey(session: AsyncSession, org: str, now: dt.datetime) ->
         "default_language": "en",
         "questions": BUILT_IN_QUESTIONS,
     }
-    survey = Survey(id=new_id("survey"), status="active", published_version=1, published_at=now, **fields)
+    survey = Survey(
+        id=new_id("survey"), status="active", purpose="followup", published_version=1, published_at=now, **fields
+    )
     version = SurveyVersion(id=new_id("sver"), survey_id=survey.id, version=1, published_at=now, **fields)
     session.add(survey)
     await session.flush()
@@ -95,7 +105,9 @@ async def _survey_for(
         except CxloopError:
             logger.warning("follow-up survey %s of %s is not active; using the built-in one", chosen, org)
     found = await session.exec(
-        select(Survey).where(Survey.org == org, Survey.name == BUILT_IN_NAME, Survey.status == "active")
+        select(Survey).where(
+            Survey.org == org, Survey.name == BUILT_IN_NAME, Survey.purpose == "followup", Survey.status == "active"
+        )
     )
     survey = found.first()
     if survey is not None:
@@ -112,8 +124,10 @@ def _channel(contact: Contact, preferred: str) -> str:
 async def follow_up(session: AsyncSession, settings: SurveySettings, event: EventEnvelope) -> str | None:
     """Invite the contact of a closed case to the follow-up survey; the invitation's status (None: no contact)."""
     contact = await session.get(Contact, str(event.data.get("contact_id")))
+    case_id = str(event.data.get("case_id"))
     if contact is None or contact.org != event.org or contact.erased_at is not None:
-        logger.info("follow-up for case %s: contact gone, nothing sent", event.data.get("case_id"))
+        logger.info("follow-up for case %s: contact gone, nothing sent", case_id)
+        _tell_loop(session, event.org, FollowupInvitedData(case_id=case_id, invitation_id=None, status="not_sent"))
         return None
     org_settings = await load_org_settings(session, table=OrgSettingsRow, model=SurveyOrgSettings, org=event.org)
     now = utcnow()
@@ -124,7 +138,16 @@ async def follow_up(session: AsyncSession, settings: SurveySettings, event: Even
     session.add(invitation)
     await session.flush()
     hand_out(session, issue, invitation)
+    invited = FollowupInvitedData(
+        case_id=case_id, invitation_id=invitation.id, status=invitation.status, sent_at=invitation.sent_at
+    )
+    _tell_loop(session, event.org, invited)
     return invitation.status
+
+
+def _tell_loop(session: AsyncSession, org: str, data: FollowupInvitedData) -> None:
+    """Stage `followup.invited`: loop_api shows the invitation (and its later steps) on the case."""
+    add_event(session, OutboxEvent, FOLLOWUP_INVITED_EVENT.envelope(org=org, data=data))
 
 
 def event_handlers(settings: SurveySettings) -> EventHandlers:

@@ -1,9 +1,10 @@
 """The contact-frequency rule and the other facts about earlier invitations, read in bulk per chunk.
 
-A contact is not invited again within N days of an earlier invitation that was not suppressed, whatever
-its survey: N is the survey's `contact_frequency_days` when set, else the org's setting; 0 turns it off.
-An invitation counts from its creation (a scheduled one too: it will reach the contact). The check is made
-when invitations are created, not again at send time.
+A contact is not invited again within N days of being surveyed, whatever the survey: N is the survey's
+`contact_frequency_days` when set, else the org's setting; 0 turns it off. Being surveyed is an invitation
+that was not suppressed, counted from its creation (a scheduled one too: it will reach the contact), or any
+response tied to the contact (a partner's too), counted from its `submitted_at` — so a backdated import of
+old answers blocks nobody. The check is made when invitations are created, not again at send time.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Collection
 
-from sqlalchemy import or_
+from sqlalchemy import or_, union
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -20,6 +21,7 @@ from services.survey_api.models import OrgSettingsRow
 from services.survey_api.org_settings import SurveyOrgSettings
 from services.survey_api.outreach.invitations import FINAL
 from services.survey_api.outreach.models import Invitation
+from services.survey_api.responses.models import SurveyResponse
 from shared.org_settings import load_org_settings
 
 
@@ -31,24 +33,26 @@ async def frequency_days(session: AsyncSession, survey: Survey) -> int:
     return settings.contact_frequency_days
 
 
-async def recently_invited(
+async def recently_surveyed(
     session: AsyncSession, *, org: str, contact_ids: Collection[str], days: int, now: dt.datetime
 ) -> set[str]:
-    """Which of these contacts had an invitation (not suppressed) to any survey in the last `days` days."""
+    """Which of these contacts were invited (not suppressed) or answered any survey in the last `days` days."""
     if days <= 0 or not contact_ids:
         return set()
     since = now - dt.timedelta(days=days)
-    rows = await session.exec(
-        select(Invitation.contact_id)
-        .where(
-            Invitation.org == org,
-            col(Invitation.contact_id).in_(contact_ids),
-            Invitation.status != "suppressed",
-            col(Invitation.created_at) > since,
-        )
-        .group_by(col(Invitation.contact_id))
+    invited = select(Invitation.contact_id).where(
+        Invitation.org == org,
+        col(Invitation.contact_id).in_(contact_ids),
+        Invitation.status != "suppressed",
+        col(Invitation.created_at) > since,
     )
-    return {contact_id for contact_id in rows.all() if contact_id is not None}
+    answered = select(SurveyResponse.contact_id).where(
+        SurveyResponse.org == org,
+        col(SurveyResponse.contact_id).in_(contact_ids),
+        col(SurveyResponse.submitted_at) > since,
+    )
+    rows = await session.exec(union(invited, answered))  # type: ignore[call-overload]
+    return {contact_id for (contact_id,) in rows.all() if contact_id is not None}
 
 
 async def open_invitations(

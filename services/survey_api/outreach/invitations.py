@@ -111,11 +111,6 @@ def advance(
         at=now,
         response_id=invitation.response_id,
     )
-    envelope = ev.EventEnvelope(
-        type=ev.invitation_event_type(status),
-        org=invitation.org,
-        source="survey_api",
-        data=data.model_dump(mode="json"),
-    )
+    envelope = ev.INVITATION_EVENT.envelope(org=invitation.org, data=data, event_type=ev.invitation_event_type(status))
     add_event(session, OutboxEvent, envelope)
     return True

@@ -1,7 +1,7 @@
 """The built-in invitation texts, per language: email subject and body, the SMS line, the reminder variants.
 
-`{survey}` is the survey's name as published. A language without a template falls back to the survey's
-default language, then to English.
+`{survey}` is the survey's title in the invitation's language as published (its name when it has none). A
+language without a template falls back to the survey's default language, then to English.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ auth (`SURVEY_SMS_USER`, `SURVEY_SMS_PASSWORD`). 2xx: accepted, so `sent` and `d
 delivery-receipt webhook yet). 5xx, 429, timeouts and connection errors are transient; other 4xx answers
 are permanent (the invitation bounces).
 
-The link is never shortened or cut: the survey name gives way (truncated, then dropped), then the text.
+The link is never shortened or cut: the survey title gives way (truncated, then dropped), then the text.
 Characters outside the GSM-7 alphabet would switch the whole message to UCS-2 (70 characters), so they are
 replaced: by their unaccented letter when there is one, else by `?`.
 """
@@ -62,7 +62,7 @@ def _cut(name: str, budget: int) -> str:
 
 
 def sms_body(*, survey: str, url: str, language: str | None, fallback: str | None, reminder: bool = False) -> str:
-    """The SMS: the template with the survey's name cut to fit 160 GSM-7 characters; the link always whole."""
+    """The SMS: the template with the survey's title cut to fit 160 GSM-7 characters; the link always whole."""
     texts = template_for(language, fallback)
     pattern = gsm_safe(texts.sms_reminder if reminder else texts.sms)
     name = gsm_safe(survey).strip()

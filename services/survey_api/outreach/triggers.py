@@ -22,7 +22,7 @@ from services.survey_api.catalog.touchpoints import find_touchpoint
 from services.survey_api.contacts.directory import upsert_contact
 from services.survey_api.contacts.models import Contact
 from services.survey_api.outreach.eligibility import invitation_reason
-from services.survey_api.outreach.frequency import frequency_days, open_invitations, recently_invited
+from services.survey_api.outreach.frequency import frequency_days, open_invitations, recently_surveyed
 from services.survey_api.outreach.invitations import DEFAULT_EXPIRY
 from services.survey_api.outreach.issuing import Issue, created_status, hand_out, new_invitation
 from services.survey_api.outreach.links import links_for
@@ -92,7 +92,7 @@ async def _reason(session: AsyncSession, issue: Issue, contact: Contact, data: T
         return "sampled_out"
     org, ids, now = issue.survey.org, {contact.id}, issue.now
     days = await frequency_days(session, issue.survey)
-    recent = await recently_invited(session, org=org, contact_ids=ids, days=days, now=now)
+    recent = await recently_surveyed(session, org=org, contact_ids=ids, days=days, now=now)
     already = await open_invitations(session, org=org, survey_id=issue.survey.id, contact_ids=ids, now=now)
     return invitation_reason(contact, issue.channel, repeated=False, open_for_survey=already, recent=recent)
 

@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.catalog.models import Survey, SurveyVersion
 from services.survey_api.catalog.questions import Question
-from services.survey_api.catalog.surveys import answerable_version
+from services.survey_api.catalog.surveys import answerable_version, respondent_title
 from services.survey_api.contacts.models import Contact
 from services.survey_api.outreach.invitations import advance, find_by_token, hash_token, is_open
 from services.survey_api.outreach.models import Invitation
@@ -237,7 +237,7 @@ def describe(respondent: Respondent) -> PublicInvitation:
         expires_at=respondent.invitation.expires_at,
         survey=PublicSurvey(
             id=respondent.survey.id,
-            name=version.name,
+            title=respondent_title(version, language),
             version=version.version,
             questions=[public_question(q, language, version.default_language) for q in respondent.questions],
         ),

@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
 
 from services.survey_api.catalog.questions import OTHER_CODE, Question
+from services.survey_api.catalog.surveys import respondent_title
 from services.survey_api.respondent.answering import Respondent, mark_opened, save_answers, scale_labels
 from services.survey_api.respondent.i18n import localized, ui, ui_language
 from services.survey_api.responses.answers import check_answers, normalise
@@ -294,7 +295,7 @@ def survey_page(
     context = {
         "lang": language,
         "ui": ui(language),
-        "title": respondent.version.name,
+        "title": respondent_title(respondent.version, language),
         "languages": respondent.version.languages,
         "fields": fields,
         "seen": ",".join(sorted(seen | on_page)),

@@ -49,7 +49,7 @@ class PublicSurvey(BaseModel):
     """The published survey version the invitation answers."""
 
     id: str
-    name: str
+    title: str = Field(description="The survey's title in `language` (its internal name when it has no title)")
     version: int
     questions: list[PublicQuestion]
 

@@ -107,6 +107,10 @@ def check_answers(questions: tuple[Question, ...], answers: dict[str, Any], *, f
             errors.append(_error(question.key, "is not shown for the answers given (display logic)", "not_shown"))
         if finished and question.required and shown and question.key not in answers:
             errors.append(_error(question.key, "is required", "required"))
+        chose_other = question.allow_other and _chose_other(answers.get(question.key))
+        if finished and chose_other and question.other_key not in answers:  # `other` says nothing without text
+            message = f"is required when {question.key!r} includes 'other'"
+            errors.append(_error(question.other_key, message, "other_text_required"))
     if finished and not answers:
         errors.append(FieldError(field="answers", message="a finished response needs answers", code="empty"))
     return errors

@@ -52,6 +52,7 @@ class IngestContext:
     versions: dict[str, tuple[Survey, SurveyVersion] | CxloopError] = field(default_factory=dict)
     units: dict[str, bool] = field(default_factory=dict)
     seen: dict[tuple[str, str], SurveyResponse | Prepared] = field(default_factory=dict)
+    hidden: set[tuple[str, str]] = field(default_factory=set)  # external ids taken outside the caller's units
 
     async def version(self, survey_id: str) -> tuple[Survey, SurveyVersion]:
         """The survey and the version a new response answers (cached; errors too)."""
@@ -84,7 +85,11 @@ class IngestContext:
                 col(SurveyResponse.external_id).in_({e for _, e in keys}),
             )
             for response in (await self.session.exec(statement)).all():
-                self.seen[(response.survey_id, response.external_id or "")] = response
+                key = (response.survey_id, response.external_id or "")
+                if _visible(self.principal, response):
+                    self.seen[key] = response
+                else:  # another unit's response: neither its answers nor its id reach this caller
+                    self.hidden.add(key)
 
     async def unit_exists(self, path: str) -> bool:
         """Whether the org has a unit at `path`."""
@@ -95,9 +100,10 @@ class IngestContext:
 
 
 def response_event(
-    response: SurveyResponse | SimpleNamespace, version: SurveyVersion, event_type: str
+    response: SurveyResponse | SimpleNamespace, version: SurveyVersion, event_type: str, *, purpose: str
 ) -> ev.EventEnvelope:
-    """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context."""
+    """The self-contained event a consumer needs: the response, its questions' kinds and scales, its context
+    (`purpose` is the survey's now: it is not versioned)."""
     questions = version_questions(version)
     data = ev.ResponseData(
         response_id=response.id,
@@ -105,6 +111,7 @@ def response_event(
         survey_version=response.survey_version,
         survey_kind=version.kind,
         audience=version.audience,
+        purpose=purpose,
         touchpoint_id=response.touchpoint_id,
         channel=response.channel,
         source=response.source,
@@ -121,7 +128,7 @@ def response_event(
         completed_at=response.completed_at,
         updated_at=response.updated_at,
     )
-    return ev.EventEnvelope(type=event_type, org=response.org, source="survey_api", data=data.model_dump(mode="json"))
+    return ev.build_event(event_type, org=response.org, data=data)
 
 
 def _raise_if_any(errors: list[FieldError]) -> None:
@@ -146,6 +153,8 @@ def _duplicate_of(
 ) -> SurveyResponse | Prepared | None:
     if data.external_id is None:
         return None
+    if (data.survey_id, data.external_id) in ctx.hidden:
+        raise Conflict(f"The external_id {data.external_id!r} of this survey is already taken")
     earlier = ctx.seen.get((data.survey_id, data.external_id))
     if earlier is not None and earlier.answers != answers:
         where = f"; PATCH /v1/responses/{earlier.id} to change it" if isinstance(earlier, SurveyResponse) else ""
@@ -182,10 +191,13 @@ async def prepare(ctx: IngestContext, data: ResponseCreate) -> Prepared | Duplic
     survey, version = await ctx.version(data.survey_id)
     answers = normalise(data.answers)
     _raise_if_any(check_answers(version_questions(version), answers, finished=data.finished))
+    unit = await _checked_unit(ctx, data.unit) if data.unit or not data.contact else None
+    contact_unit = data.contact.unit if data.contact is not None else None
+    if unit is None and contact_unit is not None and not ctx.principal.sees_unit(contact_unit):
+        raise Forbidden(f"Your token may not write responses for unit {contact_unit!r}")  # before any lookup
     earlier = _duplicate_of(ctx, data, answers)
     if earlier is not None:
         return Duplicate(earlier)
-    unit = await _checked_unit(ctx, data.unit) if data.unit or not data.contact else None
     prepared = Prepared(data, survey, version, answers, unit)
     if data.external_id is not None:  # a later copy in the same batch is a duplicate of this one
         ctx.seen[(data.survey_id, data.external_id)] = prepared
@@ -223,6 +235,10 @@ def _event_type(response: SurveyResponse | SimpleNamespace) -> str:
     return ev.RESPONSE_COMPLETED if response.finished else ev.RESPONSE_UPDATED
 
 
+class StoredConcurrently(Conflict):
+    """Another request stored a response with the same external_id between our check and our write."""
+
+
 class BulkWriter:
     """Many prepared responses and their events, written with one INSERT per table instead of ORM objects
     (a batch's hot path: building and flushing 2,000 ORM objects cost more than everything else)."""
@@ -237,7 +253,7 @@ class BulkWriter:
         fields = await _response_fields(self.ctx, item, contact, source)
         response = SimpleNamespace(**fields)
         self.rows.append(fields)
-        self.events.append(response_event(response, item.version, _event_type(response)))
+        self.events.append(response_event(response, item.version, _event_type(response), purpose=item.survey.purpose))
         item.response = response
         return response
 
@@ -249,7 +265,9 @@ class BulkWriter:
             if self.rows:
                 await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
         except IntegrityError as exc:  # another request stored the same external_id between our check and now
-            raise Conflict("A response with this external_id was stored concurrently; retry to see it") from exc
+            raise StoredConcurrently(
+                "A response with this external_id was stored concurrently; retry to see it"
+            ) from exc
         await insert_events(session, OutboxEvent, self.events)
 
 
@@ -277,7 +295,30 @@ async def create_response(
     contact = None
     if data.contact is not None:
         contact, _ = await upsert_contact(session=session, principal=principal, data=data.contact)
-    return await store(ctx, prepared, contact), True
+    try:
+        return await store(ctx, prepared, contact), True
+    except StoredConcurrently:
+        return await _concurrent_twin(session, principal, data, prepared.answers), False
+
+
+async def _concurrent_twin(
+    session: AsyncSession, principal: Principal, data: ResponseCreate, answers: dict[str, Any]
+) -> SurveyResponse:
+    """The response a concurrent request just stored under this external_id, if it has these answers (else 409).
+
+    The failed insert aborted the transaction (PostgreSQL): it is rolled back whole — this request then
+    stored nothing, as a later duplicate stores nothing — and the twin is read afresh.
+    """
+    await session.rollback()
+    statement = select(SurveyResponse).where(
+        SurveyResponse.org == principal.org,
+        SurveyResponse.survey_id == data.survey_id,
+        SurveyResponse.external_id == data.external_id,
+    )
+    twin = (await session.exec(statement)).first()
+    if twin is None or twin.answers != answers:
+        raise Conflict(f"Response {data.external_id!r} of this survey was just stored with other answers")
+    return twin
 
 
 def _rejection(index: int, exc: CxloopError | ValidationError) -> BatchRejection:
@@ -390,11 +431,10 @@ async def update_response(
     response.answers, response.finished, response.updated_at = merged, finished, now
     response.completed_at = now if finished else None
     session.add(response)
-    add_event(
-        session,
-        OutboxEvent,
-        response_event(response, version, ev.RESPONSE_COMPLETED if finished else ev.RESPONSE_UPDATED),
-    )
+    survey = await session.get(Survey, response.survey_id)
+    purpose = survey.purpose if survey is not None else "standard"
+    event_type = ev.RESPONSE_COMPLETED if finished else ev.RESPONSE_UPDATED
+    add_event(session, OutboxEvent, response_event(response, version, event_type, purpose=purpose))
     await session.flush()
     return response
 
