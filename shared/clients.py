@@ -14,6 +14,7 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -139,6 +140,12 @@ class SurveyClient(ServiceClient):
             self.cache.clear()
         self.cache[key] = (time.monotonic() + (CATALOG_SECONDS if items is not None else CATALOG_DOWN_SECONDS), items)
         return items
+
+    async def survey(self, *, principal: Principal, survey_id: str) -> dict[str, Any] | None:
+        """`GET /v1/surveys/{id}` (its questions, options and languages), or None when survey_api did not answer."""
+        path = f"/v1/surveys/{quote(survey_id, safe='')}"
+        body = await self.get_json(path, principal=principal, scopes=["surveys:read"], params={})
+        return dict(body) if isinstance(body, dict) else None
 
     async def _pages(self, path: str, principal: Principal) -> list[dict[str, Any]] | None:
         items: list[dict[str, Any]] = []

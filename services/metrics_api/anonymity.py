@@ -16,7 +16,7 @@ PROTECTS_SMALL_GROUP = "protects_small_group"
 KEPT = frozenset({"key", "reason", "scale_min", "scale_max", "target", "previous"})  # not figures of this group
 
 
-def _hide(figures: dict[str, Any]) -> None:
+def hide(figures: dict[str, Any]) -> None:
     """Blank every value, count, percentage and interval of a group's figures."""
     for name, value in figures.items():
         if name not in KEPT and isinstance(value, int | float | dict) and not isinstance(value, bool):
@@ -39,5 +39,5 @@ def protect_complement(groups: list[tuple[dict[str, Any], int]], total_n: int, m
     hidden = total_n - sum(n for _, n in shown)
     while 0 < hidden < min_sample and shown:
         figures, n = shown.pop(0)
-        _hide(figures)
+        hide(figures)
         hidden += n

@@ -194,7 +194,7 @@ def dims_of(row: Any) -> FactDims:
 async def _replace_facts(session: AsyncSession, ids: list[str], deltas: RollupDeltas) -> None:
     """Delete the facts of these responses, counting their removal in `deltas`."""
     old = select(*(FACTS.c[c] for c in ("response_id", *DIMENSIONS, "score"))).where(FACTS.c.response_id.in_(ids))
-    reason_columns = ("org", "unit", "day", "audience", "purpose", "code")
+    reason_columns = ("response_id", "org", "unit", "day", "audience", "purpose", "survey_id", "question", "code")
     cited = select(*(REASONS.c[c] for c in reason_columns)).where(REASONS.c.response_id.in_(ids))
     scores = (await session.exec(old)).mappings().all()
     count_facts(deltas, scores, (await session.exec(cited)).mappings().all(), sign=-1)
@@ -207,13 +207,20 @@ def count_facts(
 ) -> None:
     """Count score facts (and their responses) and reason facts in `deltas`: added (sign 1) or removed (-1)."""
     responses: dict[str, tuple[str, str, dt.date, tuple[str, str]]] = {}
+    nps: dict[str, list[int]] = {}  # per response, its NPS scores: the reason x NPS score rollup
     for row in scores:
         deltas.add_score(dims_of(row), row["score"], sign)
         responses[row["response_id"]] = (row["org"], row["unit"], row["day"], (row["audience"], row["purpose"]))
+        if row["kind"] == "nps":
+            nps.setdefault(row["response_id"], []).append(row["score"])
     for org, unit, day, who in responses.values():
         deltas.add_responses(org, unit, day, who, sign)
     for row in reasons:
-        deltas.add_reasons(row["org"], row["unit"], row["day"], (row["audience"], row["purpose"]), row["code"], sign)
+        who = (row["audience"], row["purpose"])
+        deltas.add_reasons(row["org"], row["unit"], row["day"], who, row["code"], sign)
+        cited = FactDims(row["org"], row["unit"], row["day"], *who, row["survey_id"], row["question"], "reasons", 0, 0)
+        for score in nps.get(row["response_id"], ()):
+            deltas.add_reason_score(cited, row["code"], score, sign)
 
 
 async def _erased_contacts(session: AsyncSession, pairs: list[tuple[str, str | None]]) -> set[tuple[str, str]]:

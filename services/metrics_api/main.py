@@ -6,9 +6,10 @@ from fastapi import FastAPI
 
 from services.metrics_api.case_figures import TIMEOUT_SECONDS, CaseFigures
 from services.metrics_api.events import handlers
-from services.metrics_api.labels import TIMEOUT_SECONDS as CATALOG_TIMEOUT_SECONDS
+from services.metrics_api.labels import TIMEOUT_SECONDS as SURVEY_TIMEOUT_SECONDS
 from services.metrics_api.models import IdempotencyRecord, InboxEvent, OrgSettingsRow, OutboxEvent
-from services.metrics_api.routes import benchmarks, histograms, linkage, metrics, scorecards, targets
+from services.metrics_api.reason_labels import ReasonLabels
+from services.metrics_api.routes import benchmarks, histograms, insight, linkage, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
@@ -18,7 +19,15 @@ SPEC = ServiceSpec(
     title="cxloop metrics_api",
     description="Understand: NPS, CSAT and CES with sample size and margin of error, targets and scorecards.",
     source="metrics",
-    routers=[metrics.router, scorecards.router, targets.router, benchmarks.router, linkage.router, histograms.router],
+    routers=[
+        metrics.router,
+        scorecards.router,
+        targets.router,
+        benchmarks.router,
+        insight.router,
+        linkage.router,
+        histograms.router,
+    ],
     idempotency_table=IdempotencyRecord,
     org_settings_table=OrgSettingsRow,
     outbox_table=OutboxEvent,
@@ -32,11 +41,11 @@ def create_app(settings: MetricsSettings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = create_service_app(SPEC, settings)
     loop = loop_client(settings, caller="metrics_api", timeout=TIMEOUT_SECONDS)
-    app.state.service_clients.append(loop)
+    survey = survey_client(settings, caller="metrics_api", timeout=SURVEY_TIMEOUT_SECONDS)
+    app.state.service_clients += [loop, survey]
     app.state.case_figures = CaseFigures(loop)
-    catalog = survey_client(settings, caller="metrics_api", timeout=CATALOG_TIMEOUT_SECONDS)
-    app.state.service_clients.append(catalog)
-    app.state.survey_catalog = catalog
+    app.state.reason_labels = ReasonLabels(survey)
+    app.state.survey_catalog = survey
     return app
 
 

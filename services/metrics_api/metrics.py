@@ -14,6 +14,7 @@ from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complem
 from services.metrics_api.catalog import SurveyInfo, check_request, invitation_population, survey_catalog
 from services.metrics_api.figures import BELOW_MIN_SAMPLE, Sample, comparison, figures_of, sample_n
 from services.metrics_api.labels import FOLDED, GroupNames, group_names, in_org_order, label_groups
+from services.metrics_api.league import check_depth, league_table
 from services.metrics_api.models import OrgSettingsRow
 from services.metrics_api.period import MAX_DAILY_BUCKETS, Period, bucket_of, resolve_period
 from services.metrics_api.queries import INVITATIONS, Filters, Row, Scope, Split, invitation_rows, score_rows
@@ -26,7 +27,9 @@ from services.metrics_api.references import (
     target_status,
 )
 from services.metrics_api.schemas import MetricsOrgSettings
+from services.metrics_api.segment_trends import segment_trends
 from services.metrics_api.sql import child_key, top_roots
+from services.metrics_api.to_target import Goal, add_to_target
 from shared.auth import Principal
 from shared.clients import SurveyClient
 from shared.errors import FieldError, Forbidden, Unprocessable, invalid
@@ -47,6 +50,8 @@ class MetricRequest:
     interval: str | None = None
     compare: str | None = None
     include: frozenset[str] = frozenset()
+    goal: Goal = field(default_factory=Goal)
+    depth: int | None = None
     catalog: SurveyClient | None = None  # survey_api's catalog: group labels, journeys and stages
 
 
@@ -85,8 +90,8 @@ def resolve_scope(principal: Principal, unit: str | None) -> Scope:
 
 def _check_options(metric: str, request: MetricRequest, period: Period) -> None:
     """422 for combinations this endpoint does not answer."""
-    if request.group_by and request.interval:
-        raise invalid("interval", "use group_by or interval, not both", "group_and_interval")
+    if request.group_by and request.interval and request.compare:
+        raise invalid("compare", "a trend per group cannot be compared", "compare_grouped")
     segments = (request.compare or "").startswith("attr.")
     if segments and (request.group_by or request.interval):
         raise invalid("compare", "comparing segments cannot be combined with group_by or interval", "compare_grouped")
@@ -301,6 +306,8 @@ async def _references(
 def _named(groups: list[dict[str, Any]], names: GroupNames | None, answer: dict[str, Any]) -> list[dict[str, Any]]:
     """The groups with their labels (journeys and stages in the org's order); `degraded` without survey_api."""
     label_groups(groups, names)
+    for group in groups:  # a group's trend: buckets, keyed by their first day
+        label_groups(group.get("trend") or [], None)
     if names is not None and not names.known:
         answer["degraded"] = ["labels"]
     elif names is not None and names.fold:
@@ -316,6 +323,8 @@ async def metric_answer(
     period = resolve_period(request.raw_from, request.raw_to, ZoneInfo(settings.timezone))
     _check_options(metric, request, period)
     scope = resolve_scope(principal, request.unit)
+    if request.depth is not None:
+        check_depth(request.depth, scope.roots, request)
     catalog = await _catalog(session, principal.org, metric, request.filters)
     fetch = _fetcher(session, metric, scope, catalog)
     names = await group_names(request.catalog, principal, request.group_by)
@@ -335,9 +344,26 @@ async def metric_answer(
     elif request.compare:
         answer["segments"], tested = await _segments(ctx, period, request.compare)
         answer |= tested
-    if request.group_by:
+    if request.depth is not None:
+        answer["groups"] = _named(await league_table(session, ctx, period, request.depth, total), names, answer)
+    elif request.group_by and request.interval:
+        starts = _bucket_starts(period, request.interval)
+        groups, answer["groups_total"] = await segment_trends(
+            ctx, period, request.group_by, request.interval, starts, total
+        )
+        answer["groups"] = _named(groups, names, answer)
+    elif request.group_by:
         answer["groups"] = _named(await _groups(ctx, period, request.group_by, (total, previous)), names, answer)
     elif buckets is not None:
         answer["groups"] = _named(buckets, None, answer)
     await _references(session, principal, ctx, answer, period, request.include)
+    await add_to_target(
+        session=session,
+        metric=metric,
+        answer=answer,
+        scope=scope,
+        filters=ctx.filters,
+        period=period,
+        goal=request.goal,
+    )
     return answer

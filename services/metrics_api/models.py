@@ -279,6 +279,27 @@ class ReasonRollup(MetricsTable, table=True):
     n: int = 0
 
 
+class ReasonScoreRollup(HistogramFields, MetricsTable, table=True):
+    """NPS scores of the responses citing a reason, by (org, unit ancestor, grain, day, audience, purpose, survey,
+    question, code): reason impact (NPS with and without each reason) without reading the facts.
+
+    A response citing a code counts once per NPS answer it has (surveys have one NPS question).
+    """
+
+    __tablename__ = "rollup_reason_score"
+
+    org: str = Field(primary_key=True, max_length=100)
+    unit: str = Field(primary_key=True, max_length=255)
+    grain: str = Field(primary_key=True, max_length=1)
+    day: dt.date = Field(primary_key=True)
+    audience: str = Field(primary_key=True, max_length=20)
+    purpose: str = Field(primary_key=True, max_length=20)
+    survey_id: str = Field(primary_key=True, max_length=64)
+    question: str = Field(primary_key=True, max_length=40)
+    code: str = Field(primary_key=True, max_length=40)
+    parent: str | None = Field(default=None, max_length=255)
+
+
 class OutboxEvent(OutboxEventFields, MetricsTable, table=True):
     """Events metrics_api owes its subscribers, written in the transaction of the change."""
 

@@ -28,6 +28,7 @@ from services.metrics_api.models import (
     QuestionRollup,
     ReasonFact,
     ReasonRollup,
+    ReasonScoreRollup,
     ResponseRollup,
     ScoreFact,
 )
@@ -41,7 +42,8 @@ KIND_TABLE: Table = KindRollup.__table__  # type: ignore[attr-defined]
 QUESTION_TABLE: Table = QuestionRollup.__table__  # type: ignore[attr-defined]
 RESPONSE_TABLE: Table = ResponseRollup.__table__  # type: ignore[attr-defined]
 REASON_TABLE: Table = ReasonRollup.__table__  # type: ignore[attr-defined]
-ROLLUP_TABLES = (KIND_TABLE, QUESTION_TABLE, RESPONSE_TABLE, REASON_TABLE)
+REASON_SCORE_TABLE: Table = ReasonScoreRollup.__table__  # type: ignore[attr-defined]
+ROLLUP_TABLES = (KIND_TABLE, QUESTION_TABLE, RESPONSE_TABLE, REASON_TABLE, REASON_SCORE_TABLE)
 FACTS: Table = ScoreFact.__table__  # type: ignore[attr-defined]
 REASON_FACTS: Table = ReasonFact.__table__  # type: ignore[attr-defined]
 KIND_KEY = ("org", "unit", "grain", "day", "audience", "purpose", "kind", "scale_min", "scale_max")
@@ -51,6 +53,7 @@ QUESTION_KEY = (
 )
 RESPONSE_KEY = ("org", "unit", "grain", "day", "audience", "purpose")
 REASON_KEY = ("org", "unit", "grain", "day", "audience", "purpose", "code")
+REASON_SCORE_KEY = ("org", "unit", "grain", "day", "audience", "purpose", "survey_id", "question", "code")
 COUNT_COLUMNS = (*HISTOGRAM_COLUMNS, "n")
 UPDATE_CHUNK = 1000
 
@@ -90,6 +93,7 @@ class RollupDeltas:
         self.question: dict[tuple[Any, ...], list[int]] = {}
         self.responses: dict[tuple[Any, ...], list[int]] = {}
         self.reasons: dict[tuple[Any, ...], list[int]] = {}
+        self.reason_scores: dict[tuple[Any, ...], list[int]] = {}
 
     def add(self, dims: FactDims, counts: Iterable[int], sign: int = 1) -> None:
         """Add (sign 1) or remove (sign -1) `counts` (per score 0..10) at every ancestor, day and month."""
@@ -119,6 +123,16 @@ class RollupDeltas:
             for grain, start in _grains(day):
                 _accumulate(self.reasons, (org, node, grain, start, *who, code), [count])
 
+    def add_reason_score(self, cited: FactDims, code: str, score: int, count: int) -> None:
+        """Add (count > 0) or remove NPS answers with `score` of responses citing `code` (`cited.question`: the
+        reasons question), at every ancestor, day and month."""
+        vector = [count if s == score else 0 for s in SCORES] + [count]
+        for node in ancestors(cited.unit):
+            for grain, start in _grains(cited.day):
+                who = (cited.audience, cited.purpose)
+                key = (cited.org, node, grain, start, *who, cited.survey_id, cited.question, code)
+                _accumulate(self.reason_scores, key, vector)
+
     def rows(self) -> list[tuple[Table, tuple[str, ...], tuple[str, ...], list[dict[str, Any]]]]:
         """Per rollup table: its key, its count columns and its non-zero delta rows in key order."""
         return [
@@ -126,6 +140,12 @@ class RollupDeltas:
             (QUESTION_TABLE, QUESTION_KEY, COUNT_COLUMNS, _rows(self.question, QUESTION_KEY, COUNT_COLUMNS)),
             (RESPONSE_TABLE, RESPONSE_KEY, ("n",), _rows(self.responses, RESPONSE_KEY, ("n",))),
             (REASON_TABLE, REASON_KEY, ("n",), _rows(self.reasons, REASON_KEY, ("n",))),
+            (
+                REASON_SCORE_TABLE,
+                REASON_SCORE_KEY,
+                COUNT_COLUMNS,
+                _rows(self.reason_scores, REASON_SCORE_KEY, COUNT_COLUMNS),
+            ),
         ]
 
     async def apply(self, session: AsyncSession) -> None:
@@ -221,7 +241,19 @@ async def _recount(session: AsyncSession, org: str) -> RollupDeltas:
     reasons = select(*reason_dims, *[func.count()]).where(r.org == org).group_by(*reason_dims)
     for unit, day, audience, purpose, code, count in (await session.exec(reasons)).all():
         deltas.add_reasons(org, unit, day, (audience, purpose), code, count)
+    await _recount_reason_scores(session, org, deltas)
     return deltas
+
+
+async def _recount_reason_scores(session: AsyncSession, org: str, deltas: RollupDeltas) -> None:
+    """The reason x NPS score rollup of `org`: reason facts joined to their response's NPS facts, aggregated."""
+    r = REASON_FACTS.c
+    dims: list[Any] = [r.unit, r.day, r.audience, r.purpose, r.survey_id, r.question, r.code, FACTS.c.score]
+    joined = REASON_FACTS.join(FACTS, (FACTS.c.response_id == r.response_id) & (FACTS.c.kind == "nps"))
+    query = select(*dims, *[func.count()]).select_from(joined).where(r.org == org).group_by(*dims)
+    for unit, day, audience, purpose, survey_id, question, code, score, count in (await session.exec(query)).all():
+        cited = FactDims(org, unit, day, audience, purpose, survey_id, question, "reasons", 0, 0)
+        deltas.add_reason_score(cited, code, score, count)
 
 
 async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict[str, int]:
@@ -239,5 +271,6 @@ async def rebuild_rollups(session: AsyncSession, org: str | None = None) -> dict
         deltas = await _recount(session, name)
         await deltas.apply(session)
         written[name] = len(deltas.kind) + len(deltas.question) + len(deltas.responses) + len(deltas.reasons)
+        written[name] += len(deltas.reason_scores)
         logger.info("rebuilt the rollups of %s: %d rows", name, written[name])
     return written

@@ -22,11 +22,13 @@ from services.metrics_api.metrics import resolve_scope
 from services.metrics_api.models import HISTOGRAM_COLUMNS, OrgSettingsRow, Target
 from services.metrics_api.period import Period, bucket_of, today
 from services.metrics_api.queries import Filters, Scope
+from services.metrics_api.reason_impact import points_lost_by_code
 from services.metrics_api.references import active_targets
 from services.metrics_api.rollups import KIND_TABLE, REASON_TABLE, RESPONSE_TABLE
 from services.metrics_api.schemas import MetricsOrgSettings, Scorecard
 from services.metrics_api.schemas.scorecards import ScorecardCases
 from services.metrics_api.sql import one_of
+from services.metrics_api.to_target import TARGET_METRICS, to_target
 from shared.auth import Principal
 from shared.org_settings import load_org_settings
 
@@ -86,6 +88,8 @@ def _metric(
         entry |= {"scale_min": now["scale_min"], "scale_max": now["scale_max"]}
     if target is not None:
         entry["target"] = {"value": target.value, "met": None if now["value"] is None else now["value"] >= target.value}
+        if kind in TARGET_METRICS:
+            entry["target"]["to_target"] = to_target(kind, now, target=target.value, on="value", source="saved")
     return entry
 
 
@@ -109,8 +113,11 @@ async def _responses(session: AsyncSession, scope: Scope, who: Filters, period: 
     return int((await session.exec(query.where(*who.population(RESPONSE_TABLE)))).one() or 0)
 
 
-async def _top_reasons(session: AsyncSession, scope: Scope, who: Filters, period: Period) -> list[dict[str, Any]]:
-    """The reason codes most cited in the period (ties: alphabetical), from the reason rollup's day rows."""
+async def _top_reasons(
+    session: AsyncSession, scope: Scope, who: Filters, period: Period, nps: list[int], min_sample: int
+) -> list[dict[str, Any]]:
+    """The reason codes most cited in the period (ties: alphabetical), from the reason rollup's day rows, with
+    the NPS points each costs (`nps`: the period's NPS histogram of the same audience)."""
     t = REASON_TABLE.c
     count = func.sum(t.n).label("count")
     query = (
@@ -122,7 +129,12 @@ async def _top_reasons(session: AsyncSession, scope: Scope, who: Filters, period
         .order_by(count.desc(), t.code)
         .limit(TOP_REASONS)
     )
-    return [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
+    top = [{"code": code, "count": int(n)} for code, n in (await session.exec(query)).all()]
+    codes = [reason["code"] for reason in top]
+    lost = await points_lost_by_code(
+        session, scope=scope, who=who, period=period, codes=codes, total=nps, min_sample=min_sample
+    )
+    return [reason | {"points_lost": lost[reason["code"]]} for reason in top]
 
 
 async def _figures(
@@ -143,7 +155,8 @@ async def _figures(
     for kind in KINDS:
         body[kind] = _metric(rows, kind, periods, min_sample, targets.get(kind), anonymous)
     body["trend"] = _trend(rows, current.last, min_sample, anonymous)
-    body["top_reasons"] = await _top_reasons(session, scope, who, current)
+    nps = _sample(rows, "nps", None, current.first, current.last).counts
+    body["top_reasons"] = await _top_reasons(session, scope, who, current, nps, min_sample)
     if anonymous and body["responses"] < min_sample:  # too few to show anything of them
         body["responses"], body["top_reasons"] = None, []
     return body

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 
 from tests.conftest import TokenFactory, client_for
 from tests.metrics_api.conftest import Ingest, Read
-from tests.metrics_api.events import scored
+from tests.metrics_api.events import at, scored
 from tests.survey_api.helpers import ALL, NPS_PLUS, ok
 
 # The org's journey map, in the order it was defined: stages `browse` before `buy`, then `fulfil`.
@@ -88,6 +88,31 @@ async def test_groups_carry_labels_and_fold_into_journeys_and_stages(
     assert labelled(surveys) == {ids["survey"]: ("Delivery NPS", sum(counts.values()) + 2)}
     channels = await read("nps", group_by="channel")
     assert labelled(channels) == {"email": ("email", sum(counts.values()) + 2)}
+
+
+async def test_journey_trends_and_league_tables_carry_labels(
+    survey_wired: None, survey_client: httpx.AsyncClient, auth: TokenFactory, ingest: Ingest, read: Read
+) -> None:
+    ids = await catalog(survey_client, auth)
+    await ingest(scored([10] * 4, touchpoint_id=ids["Web shop"], unit="emea/de", submitted_at=at("2026-03-05")))
+    await ingest(scored([0] * 2, touchpoint_id=ids["Checkout"], unit="emea/de", submitted_at=at("2026-04-05")))
+    await ingest(scored([10] * 3, touchpoint_id=ids["Hotline"], unit="emea/fr", submitted_at=at("2026-04-06")))
+    body = await read("nps", group_by="journey", from_="2026-03-01", to="2026-04-30", interval="month")
+    assert body["groups_total"] == 2
+    assert [(g["key"], g["label"], g["n"]) for g in body["groups"]] == [
+        ("purchase", "purchase", 6),
+        ("support", "support", 3),
+    ]
+    purchase = body["groups"][0]
+    assert [(p["key"], p["label"], p["n"]) for p in purchase["trend"]] == [
+        ("2026-03-01", "2026-03-01", 4),
+        ("2026-04-01", "2026-04-01", 2),
+    ]
+    league = await read("nps", group_by="unit", depth=2, from_="2026-03-01", to="2026-04-30")
+    assert {g["key"]: (g["label"], g["n"]) for g in league["groups"]} == {
+        "emea/de": ("Germany", 6),
+        "emea/fr": ("France", 3),
+    }
 
 
 async def test_without_survey_api_labels_are_null_and_the_answer_says_so(

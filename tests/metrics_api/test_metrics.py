@@ -288,7 +288,7 @@ class TestRefusals:
     @pytest.mark.parametrize(
         ("params", "field"),
         [
-            ({"group_by": "unit", "interval": "week"}, "interval"),
+            ({"group_by": "unit", "interval": "week", "compare": "previous"}, "compare"),
             ({"from": "2026-03-02", "to": "2026-03-01"}, "to"),
             ({"from": "2026-03-01T10:00:00"}, "from"),
             ({"from": "yesterday"}, "from"),

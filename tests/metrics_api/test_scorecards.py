@@ -85,8 +85,11 @@ class TestScorecard:
         assert (nps["n"], nps["value"]) == (70, pytest.approx(100 * (50 - 10) / 70))
         assert nps["previous"] == {"value": pytest.approx(100 * (10 - 30) / 50), "n": 50}
         assert nps["significant"] is True and nps["p_value"] < 0.001
-        assert nps["target"] == {"value": 20.0, "met": True}
-        assert body["csat"]["target"] == {"value": 90.0, "met": False}  # 4 of 6 satisfied: 66.7 %
+        assert (nps["target"]["value"], nps["target"]["met"], nps["target"]["to_target"]["met"]) == (20.0, True, True)
+        csat_target = body["csat"]["target"]
+        assert (csat_target["value"], csat_target["met"]) == (90.0, False)  # 5 of 6 satisfied: 83.3 %
+        # 90 % of 6 is 5.4 satisfied: 1 more
+        assert csat_target["to_target"]["moves"] == [{"from": "below", "to": "satisfied", "count": 1}]
         assert (body["csat"]["scale_min"], body["csat"]["scale_max"], body["ces"]["n"]) == (1, 5, 6)
         assert body["ces"]["target"] is None
         assert [r["code"] for r in body["top_reasons"]] == ["price", "wait", "staff", "app", "delivery"]

@@ -22,6 +22,7 @@ from services.metrics_api.schemas import (
     RateAnswer,
     RatingAnswer,
 )
+from services.metrics_api.to_target import Goal
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import invalid, problem_responses
@@ -41,6 +42,14 @@ ATTR_PARAM = re.compile(rf"^attr\.({ATTR_KEY})$")
 MAX_ATTR_VALUE = 500
 GROUP_PATTERN = rf"^(unit|touchpoint|journey|stage|channel|survey|attr\.{ATTR_KEY})$"
 COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,:]{{1,{MAX_ATTR_VALUE}}})$"
+TARGET_DOC = (
+    "nps, csat, rating: `to_target` says how many answers must move to reach this value (default: the scope's saved"
+    " target)"
+)
+DEPTH_DOC = (
+    "With group_by=unit: rank every unit at this depth of the tree (3: emea/de/berlin-01), with rank, percentile"
+    " and a test against the rest of the scope"
+)
 FILTERS_DOC = (
     " Filter by attribute with `attr.<key>=<value>` (one parameter per key; repeat a key for any of its values)."
     " Answers come from rollups unless a channel, touchpoint or attribute is involved or the period is bounded"
@@ -94,6 +103,11 @@ def _metric_query(
     include: Annotated[
         str | None, Query(pattern=r"^(target|benchmark)(,(target|benchmark))?$", description="target, benchmark")
     ] = None,
+    target: Annotated[float | None, Query(description=TARGET_DOC, ge=-100, le=100)] = None,
+    target_on: Annotated[
+        Literal["value", "top_box"] | None, Query(description="csat, rating: value or top_box")
+    ] = None,
+    depth: Annotated[int | None, Query(ge=1, le=20, description=DEPTH_DOC)] = None,
 ) -> MetricRequest:
     """The query string of a metrics request (but `question`)."""
     filters = Filters(survey_id, None, touchpoint_id, channel, _attributes(request), audience)
@@ -106,6 +120,8 @@ def _metric_query(
         interval=interval,
         compare=compare,
         include=frozenset(include.split(",")) if include else frozenset(),
+        goal=Goal(target, target_on),
+        depth=depth,
         catalog=getattr(request.app.state, "survey_catalog", None),
     )
 

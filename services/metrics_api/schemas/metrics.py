@@ -10,6 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.metrics_api.schemas.common import Audience, Metric
+from services.metrics_api.schemas.to_target import ToTarget
 
 
 class Interval(BaseModel):
@@ -135,6 +136,11 @@ class GroupKey(BaseModel):
         description="The unit's, touchpoint's or survey's name, the journey or stage; the key itself for channels,"
         " attributes and buckets; null when survey_api did not answer (`degraded`)",
     )
+    rank: int | None = Field(default=None, description="With depth: 1 = the best value (ties share a rank)")
+    percentile: float | None = Field(default=None, description="With depth: % of the other ranked units below it")
+    significantly_above: bool | None = Field(default=None, description="With depth: above the rest, p < 0.05")
+    significantly_below: bool | None = Field(default=None, description="With depth: below the rest, p < 0.05")
+    vs_rest_p_value: float | None = Field(default=None, description="With depth: p of the unit against the rest")
     target: TargetStatus | None = Field(
         default=None, description="group_by=unit with include=target: the unit's target (its own or inherited)"
     )
@@ -143,21 +149,31 @@ class GroupKey(BaseModel):
 class NpsGroup(NpsFigures, GroupKey):
     """One group of an NPS answer."""
 
+    trend: list[NpsGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
 
 class CsatGroup(CsatFigures, GroupKey):
     """One group of a CSAT answer."""
+
+    trend: list[CsatGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
 
 
 class CesGroup(CesFigures, GroupKey):
     """One group of a CES answer."""
 
+    trend: list[CesGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
 
 class RatingGroup(RatingFigures, GroupKey):
     """One group of a rating answer."""
 
+    trend: list[RatingGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
 
 class RateGroup(RateFigures, GroupKey):
     """One group of a response-rate answer."""
+
+    trend: list[RateGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
 
 
 class AnswerHead(BaseModel):
@@ -168,6 +184,9 @@ class AnswerHead(BaseModel):
     unit: str | None = Field(description="The unit subtree asked for; null for the org (or the token's units)")
     audience: Audience = Field(description="Whose answers: customers or employees")
     min_sample: int
+    groups_total: int | None = Field(
+        default=None, description="With group_by and interval: the groups there were (at most 20 are shown)"
+    )
     degraded: list[str] | None = Field(
         default=None, description="`labels`: survey_api did not answer, group labels are null (journeys unknown)"
     )
@@ -180,6 +199,7 @@ class NpsAnswer(NpsFigures, AnswerHead):
     segments: list[NpsGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
 
 
 class CsatAnswer(CsatFigures, AnswerHead):
@@ -189,6 +209,7 @@ class CsatAnswer(CsatFigures, AnswerHead):
     segments: list[CsatGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
 
 
 class CesAnswer(CesFigures, AnswerHead):
@@ -207,6 +228,7 @@ class RatingAnswer(RatingFigures, AnswerHead):
     segments: list[RatingGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
 
 
 class RateAnswer(RateFigures, AnswerHead):

@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 
 from services.metrics_api.schemas.common import Audience
 from services.metrics_api.schemas.metrics import Interval, PeriodOut, PreviousValue
+from services.metrics_api.schemas.to_target import ToTarget
 
 
 class ScorecardTarget(BaseModel):
@@ -15,6 +16,7 @@ class ScorecardTarget(BaseModel):
 
     value: float
     met: bool | None
+    to_target: ToTarget | None = Field(default=None, description="nps, csat: how many answers must move to reach it")
 
 
 class ScorecardMetric(BaseModel):
@@ -45,6 +47,11 @@ class ReasonCount(BaseModel):
 
     code: str
     count: int
+    points_lost: float | None = Field(
+        default=None,
+        description="NPS points the code costs: (cited/n)·(NPS of the others - NPS of those citing it), over the "
+        "NPS answers in scope of every survey; null below the minimum sample",
+    )
 
 
 class ScorecardPlan(BaseModel):
