@@ -7,14 +7,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from statistics import NormalDist
+
+from scipy.stats import norm
+from scipy.stats import t as student_t
 
 Z95 = 1.96  # the 95 % normal quantile, rounded as every published NPS and Wilson formula rounds it
 LEVEL = 0.95
-_NORMAL = NormalDist()
-_BETA_ITERATIONS = 500
-_BETA_EPSILON = 1e-15
-_TINY = 1e-300
 
 
 def nps(promoters: int, detractors: int, n: int) -> float:
@@ -59,64 +57,19 @@ def mean_and_variance(histogram: Sequence[int]) -> tuple[float, float | None]:
     return mean, sum(count * (score - mean) ** 2 for score, count in enumerate(histogram)) / (n - 1)
 
 
-def _beta_fraction(a: float, b: float, x: float) -> float:
-    """The continued fraction of the incomplete beta function (modified Lentz)."""
-    c, d = 1.0, 1.0 - (a + b) * x / (a + 1)
-    d = 1.0 / (d if abs(d) > _TINY else _TINY)
-    result = d
-    for m in range(1, _BETA_ITERATIONS + 1):
-        for numerator in (
-            m * (b - m) * x / ((a + 2 * m - 1) * (a + 2 * m)),
-            -(a + m) * (a + b + m) * x / ((a + 2 * m) * (a + 2 * m + 1)),
-        ):
-            d = 1.0 + numerator * d
-            d = 1.0 / (d if abs(d) > _TINY else _TINY)
-            c = 1.0 + numerator / c
-            c = c if abs(c) > _TINY else _TINY
-            result *= d * c
-        if abs(d * c - 1.0) < _BETA_EPSILON:
-            break
-    return result
-
-
-def regularized_beta(a: float, b: float, x: float) -> float:
-    """I_x(a, b), the regularized incomplete beta function."""
-    if x <= 0.0:
-        return 0.0
-    if x >= 1.0:
-        return 1.0
-    log_front = math.lgamma(a + b) - math.lgamma(a) - math.lgamma(b) + a * math.log(x) + b * math.log1p(-x)
-    front = math.exp(log_front)
-    if x < (a + 1) / (a + b + 2):
-        return front * _beta_fraction(a, b, x) / a
-    return 1.0 - front * _beta_fraction(b, a, 1.0 - x) / b
-
-
 def t_two_sided_p(t: float, df: float) -> float:
     """P(|T| ≥ |t|) for Student's t with `df` degrees of freedom (df may be fractional, as Welch's is)."""
-    return regularized_beta(df / 2, 0.5, df / (df + t * t))
+    return float(2.0 * student_t.sf(abs(t), df))
 
 
 def t_cdf(t: float, df: float) -> float:
     """P(T ≤ t) for Student's t with `df` degrees of freedom."""
-    tail = t_two_sided_p(t, df) / 2
-    return 1.0 - tail if t > 0 else tail
+    return float(student_t.cdf(t, df))
 
 
 def t_quantile(p: float, df: float) -> float:
-    """The `p` quantile of Student's t (0.5 < p < 1), by bisection on the CDF: exact to ~1e-12."""
-    low, high = 0.0, 1.0
-    while t_cdf(high, df) < p:
-        low, high = high, high * 2
-    for _ in range(200):
-        middle = (low + high) / 2
-        if t_cdf(middle, df) < p:
-            low = middle
-        else:
-            high = middle
-        if high - low < 1e-13:
-            break
-    return (low + high) / 2
+    """The `p` quantile of Student's t."""
+    return float(student_t.ppf(p, df))
 
 
 def t_interval(mean: float, variance: float, n: int) -> tuple[float, float]:
@@ -127,7 +80,7 @@ def t_interval(mean: float, variance: float, n: int) -> tuple[float, float]:
 
 def normal_two_sided_p(z: float) -> float:
     """P(|Z| ≥ |z|) for the standard normal."""
-    return 2.0 * (1.0 - _NORMAL.cdf(abs(z)))
+    return float(2.0 * norm.sf(abs(z)))
 
 
 def nps_test(first: tuple[int, int, int], second: tuple[int, int, int]) -> float:
