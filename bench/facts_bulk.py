@@ -38,7 +38,7 @@ from services.metrics_api.rollups import RollupDeltas, _recount
 from shared.db import Database, sync_url
 from shared.events import RESPONSE_COMPLETED, RESPONSE_UPDATED, EventEnvelope, QuestionInfo, ResponseData, build_event
 
-GENERATOR_VERSION = 1  # bump whenever `response` changes: cached bench databases are then reloaded
+GENERATOR_VERSION = 2  # bump whenever `response` changes: cached bench databases are then reloaded
 ORG = "bench"
 TIMEZONE = "America/New_York"
 ZONE = ZoneInfo(TIMEZONE)
@@ -68,6 +68,10 @@ CSAT_Q = QuestionInfo(key="csat", kind="csat", scale_min=1, scale_max=5)
 CES_Q = QuestionInfo(key="ces", kind="ces", scale_min=1, scale_max=7)
 REASONS_Q = QuestionInfo(key="reasons", kind="reasons")
 COMMENT_Q = QuestionInfo(key="comment", kind="text")
+# The store visit's rated attributes (the key-driver analysis): each follows the NPS answer, with noise of its own.
+STAFF_Q = QuestionInfo(key="staff", kind="rating", scale_min=1, scale_max=5)
+SPEED_Q = QuestionInfo(key="speed", kind="rating", scale_min=1, scale_max=5)
+TIDY_Q = QuestionInfo(key="tidy", kind="rating", scale_min=1, scale_max=5)
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,14 @@ class Survey:
 
 SURVEYS = (
     Survey("srv_relationship", "relationship", None, ("email", "sms"), (NPS_Q, REASONS_Q, COMMENT_Q), 50),
-    Survey("srv_store_visit", "transactional", "tp_store", ("sms", "link", "in_app"), (NPS_Q, CSAT_Q, REASONS_Q), 30),
+    Survey(
+        "srv_store_visit",
+        "transactional",
+        "tp_store",
+        ("sms", "link", "in_app"),
+        (NPS_Q, CSAT_Q, REASONS_Q, STAFF_Q, SPEED_Q, TIDY_Q),
+        30,
+    ),
     Survey("srv_support", "transactional", "tp_support", ("email", "web"), (CES_Q, NPS_Q), 8),
     Survey("srv_online", "transactional", "tp_online", ("web", "in_app"), (CSAT_Q, NPS_Q), 12),
 )
@@ -139,6 +150,13 @@ def _construct(**values: Any) -> ResponseData:
     return data
 
 
+def _attribute(nps: int | None, draw: int, k: int) -> int:
+    """A 1-5 rating that follows the NPS answer more or less closely (the later the attribute, the looser)."""
+    base = 1 + (nps * 4 + 5) // 10 if nps is not None else 1 + draw % 5
+    noise = (draw % (3 + 2 * (k - 3))) - (1 + (k - 3))  # staff ±1, speed ±2, tidy ±3
+    return min(5, max(1, base + noise))
+
+
 def bench_end(now: dt.datetime | None = None) -> dt.datetime:
     """The instant the bench data ends: now, to the minute (UTC)."""
     return (now or dt.datetime.now(dt.UTC)).astimezone(dt.UTC).replace(second=0, microsecond=0)
@@ -170,6 +188,8 @@ def response(i: int, size: int, end: dt.datetime) -> ResponseData:
             answers["reasons"] = codes
         elif question.kind == "text" and draw < 20:
             answers["comment"] = "Thanks!"
+        elif question.kind == "rating" and draw % 10:  # a tenth skip each attribute
+            answers[question.key] = _attribute(answers.get("nps"), draw, k)
     finished = (b >> 60) != 0 or (a >> 44) % 8 != 0  # 1 in 128 is still partial
     contact = None if (a >> 30) % 10 == 0 else f"cnt_{(b >> 24) % 2_000_000:07d}"
     attributes: dict[str, Any] = {}

@@ -52,12 +52,16 @@ BIG_TABLES = (
     "rollup_question",
     "rollup_response",
     "rollup_reason",
+    "rollup_reason_score",
 )
 SLOW_BUDGET_S = 20.0  # a slow question gets fewer requests: about this many seconds of them
 FLOOR_RUNS = 3
 SCORECARD_P99_MS = 50.0
 SCORECARD_SPEEDUP = 20.0
 ATTR_WITHIN = 2.0
+REASONS_P99_MS = 50.0
+DRIVERS_P50_MS = 500.0
+DRIVER_ATTRIBUTES = ("csat", "staff", "speed", "tidy")  # the store visit's rated attributes, in survey order
 
 
 # ---- loading ----------------------------------------------------------------------------------------------
@@ -143,7 +147,7 @@ class Question:
     params: dict[str, str]
     floor_sql: list[tuple[str, tuple[Any, ...]]]
     check: Callable[[dict[str, Any], list[list[tuple[Any, ...]]]], None]
-    kind: str  # "scorecard", "rollup" or "attr": which target applies
+    kind: str  # "scorecard", "rollup", "attr", "reasons" or "drivers": which target applies
     timings_ms: list[float] = field(default_factory=list)
     floor_ms: list[float] = field(default_factory=list)
     plans: list[str] = field(default_factory=list)
@@ -237,12 +241,68 @@ def _check_scorecard(current: dt.date) -> Callable[[dict[str, Any], list[list[tu
     return check
 
 
+REASONS_SQL = (
+    "SELECT r.code, count(*), count(*) FILTER (WHERE s.score >= 9), count(*) FILTER (WHERE s.score <= 6)"
+    " FROM reason_facts r JOIN score_facts s ON s.response_id = r.response_id AND s.kind = 'nps'"
+    " WHERE r.org = %s AND r.survey_id = %s AND r.question = 'reasons' AND r.day BETWEEN %s AND %s GROUP BY r.code"
+)
+
+
+def _reasons_floor(org: str, survey_id: str, first: dt.date, last: dt.date) -> list[tuple[str, tuple[Any, ...]]]:
+    """Per reason code: citing respondents with an NPS answer, their promoters and detractors; and the NPS n."""
+    nps = _nps_sql(" AND survey_id = %s")
+    return [(REASONS_SQL, (org, survey_id, first, last)), (nps, (org, first, last, survey_id))]
+
+
+def _check_reasons(answer: dict[str, Any], results: list[list[tuple[Any, ...]]]) -> None:
+    (promoters, detractors, n) = results[1][0]
+    nps = 100.0 * (promoters - detractors) / n
+    if answer["n"] != n or abs(answer["nps"] - nps) > 1e-9:
+        raise AssertionError(f"reasons: API n {answer['n']}, NPS {answer['nps']} != raw SQL {n}, {nps}")
+    raw = {code: (count, p, d) for code, count, p, d in results[0]}
+    got = {item["code"]: item for item in answer["items"]}
+    if set(got) != set(raw):
+        raise AssertionError(f"reasons: API codes {sorted(got)} != raw SQL {sorted(raw)}")
+    for code, (count, p, d) in raw.items():
+        with_ = 100.0 * (p - d) / count
+        if got[code]["count"] != count or abs(got[code]["nps_with"] - with_) > 1e-9:
+            raise AssertionError(f"reasons {code}: API {got[code]} != raw SQL count {count}, NPS with {with_}")
+
+
+def _drivers_floor(org: str, first: dt.date, last: dt.date) -> list[tuple[str, tuple[Any, ...]]]:
+    """The per-response score vectors of the store visit (NPS and every attribute answered), and in SQL their
+    count, each attribute's Pearson correlation with NPS and its mean."""
+    keys = ("nps", *DRIVER_ATTRIBUTES)
+    pivot = ", ".join(f"max(score) FILTER (WHERE question = '{key}') AS {key}" for key in keys)
+    answered = " AND ".join(f"{key} IS NOT NULL" for key in keys)
+    figures = ", ".join(f"corr(nps, {key}), avg({key})" for key in DRIVER_ATTRIBUTES)
+    sql = (
+        f"SELECT count(*), {figures} FROM (SELECT {pivot} FROM score_facts"  # noqa: S608 - constant fragments
+        " WHERE org = %s AND survey_id = 'srv_store_visit' AND day BETWEEN %s AND %s GROUP BY response_id) v"
+        f" WHERE {answered}"
+    )
+    return [(sql, (org, first, last))]
+
+
+def _check_drivers(answer: dict[str, Any], results: list[list[tuple[Any, ...]]]) -> None:
+    n, *figures = results[0][0]
+    if answer["n"] != n or answer["method"] != "relative_weights":
+        raise AssertionError(f"drivers: API n {answer['n']} ({answer['method']}) != raw SQL {n}")
+    got = {driver["question"]: driver for driver in answer["drivers"]}
+    if abs(sum(driver["weight_pct"] for driver in got.values()) - 100.0) > 1e-6:
+        raise AssertionError(f"drivers: weights add up to {sum(d['weight_pct'] for d in got.values())}, not 100")
+    for key, correlation, mean in zip(DRIVER_ATTRIBUTES, figures[0::2], figures[1::2], strict=True):
+        if abs(got[key]["correlation"] - correlation) > 1e-6 or abs(got[key]["mean"] - float(mean)) > 1e-6:
+            raise AssertionError(f"drivers {key}: API {got[key]} != raw SQL corr {correlation}, mean {mean}")
+
+
 def questions(org: str, day: dt.date) -> list[Question]:
     """The questions timed at every size, as of `day` (today in the org's time zone)."""
     year, quarter = day - dt.timedelta(days=364), day - dt.timedelta(days=89)
     week = day - dt.timedelta(days=day.weekday())
     scorecard_first = min(day - dt.timedelta(days=59), week - dt.timedelta(weeks=11))
     current = day - dt.timedelta(days=29)
+    drivers_first = day - dt.timedelta(days=129)
     unit = "emea"
     return [
         Question(
@@ -292,6 +352,32 @@ def questions(org: str, day: dt.date) -> list[Question]:
             [(_nps_sql(" AND attributes ->> 'tier' = %s"), (org, quarter, day, "gold"))],
             _check_total("attr.tier=gold, 90 days"),
             "attr",
+        ),
+        Question(
+            "reasons (NPS+), relationship survey, 90 days",
+            "/v1/reasons",
+            {
+                "survey_id": "srv_relationship",
+                "question": "reasons",
+                "from": quarter.isoformat(),
+                "to": day.isoformat(),
+            },
+            _reasons_floor(org, "srv_relationship", quarter, day),
+            _check_reasons,
+            "reasons",
+        ),
+        Question(
+            "drivers of NPS, store visits, 130 days (~1 M responses at 10 M)",
+            "/v1/drivers",
+            {
+                "survey_id": "srv_store_visit",
+                "outcome": "nps",
+                "from": drivers_first.isoformat(),
+                "to": day.isoformat(),
+            },
+            _drivers_floor(org, drivers_first, day),
+            _check_drivers,
+            "drivers",
         ),
     ]
 
@@ -413,6 +499,14 @@ def _report(report: Report, size: int, question: Question, indexed: bool) -> Non
     if question.kind == "scorecard":
         target = f"p99 < {SCORECARD_P99_MS:.0f} ms, ≥ {SCORECARD_SPEEDUP:.0f}x raw, index"
         met = p99 < SCORECARD_P99_MS and speedup >= SCORECARD_SPEEDUP and indexed
+    elif question.kind == "reasons":
+        target = f"p99 < {REASONS_P99_MS:.0f} ms from rollups, index"
+        met = p99 < REASONS_P99_MS and indexed
+    elif question.kind == "drivers":
+        # The floor computes the correlations only (in SQL); the service also solves the relative weights and
+        # bootstraps their intervals: the target is the time.
+        target = f"p50 < {DRIVERS_P50_MS:.0f} ms"
+        met = p50 < DRIVERS_P50_MS
     else:
         target = "index used"
         met = indexed

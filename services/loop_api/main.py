@@ -20,6 +20,7 @@ from services.loop_api.models import (
 )
 from services.loop_api.org_settings import LoopOrgSettings
 from services.loop_api.plans import routes as plans
+from services.loop_api.plans.effects import effects_loop
 from services.loop_api.root_causes import routes as root_causes
 from services.loop_api.rules import routes as rules
 from services.loop_api.settings import LoopSettings, get_settings
@@ -45,7 +46,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         outbox_table=OutboxEvent,
         org_settings_model=LoopOrgSettings,
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(clock, max_age)),
-        background=[sweep_loop],
+        background=[sweep_loop, effects_loop],
         webhooks=(Webhook, WebhookDelivery),
     )
     app = create_service_app(spec, settings)

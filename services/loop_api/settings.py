@@ -29,6 +29,12 @@ class LoopSettings(ServiceSettings):
         validation_alias=AliasChoices("LOOP_SWEEP_INTERVAL_SECONDS", "sweep_interval_seconds"),
         description="How often the in-process sweeper looks for SLA breaches",
     )
+    effects_interval_seconds: float = Field(
+        default=600.0,
+        gt=0,
+        validation_alias=AliasChoices("LOOP_EFFECTS_INTERVAL_SECONDS", "effects_interval_seconds"),
+        description="How often active action plans are checked for a day-old effect to measure again",
+    )
 
 
 @lru_cache

@@ -59,5 +59,6 @@ async def test_scorecard_lists_the_units_active_plans(
             "owner": "carla",
             "starts_on": "2026-03-09",
             "overdue_tasks": 1,
+            "latest_effect": None,  # not measured yet
         }
     ]

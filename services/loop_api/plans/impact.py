@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -24,6 +24,7 @@ from services.loop_api.plans.schemas import (
     ControlFigures,
     ImpactCases,
     Interval,
+    LatestEffect,
     PlanImpact,
     SideFigures,
     Window,
@@ -38,6 +39,7 @@ from shared.db import in_subtrees
 from shared.errors import Forbidden, invalid
 
 BELOW_MIN_SAMPLE = "below_min_sample"
+DEFAULT_WINDOW_DAYS = 90
 
 
 @dataclass(frozen=True)
@@ -218,4 +220,23 @@ async def plan_impact(
     fetched = await _fetch(metrics, principal, plan, chosen, spans)
     if fetched is None:
         return _degraded(base)
-    return _answer(base, plan.metric, fetched, started=spans.after is not None)
+    answer = _answer(base, plan.metric, fetched, started=spans.after is not None)
+    if principal.units is None and control == "rest" and window_days == DEFAULT_WINDOW_DAYS:
+        await remember(session, plan, answer, now)  # the org-wide default comparison is the plan's latest effect
+    return answer
+
+
+async def remember(session: AsyncSession, plan: ActionPlan, answer: PlanImpact, now: dt.datetime) -> None:
+    """Keep `answer` as the plan's latest effect (derived data: the plan's version and timeline stay as they are)."""
+    effect = LatestEffect(
+        measured_at=now,
+        window_days=answer.window_days,
+        after_days=answer.after_days,
+        effect=answer.effect,
+        ci=answer.ci,
+        p_value=answer.p_value,
+        significant=answer.significant,
+        reason=answer.reason,
+    )
+    statement = update(ActionPlan).where(col(ActionPlan.id) == plan.id)
+    await session.exec(statement.values(latest_effect=effect.model_dump(mode="json"), effect_measured_at=now))

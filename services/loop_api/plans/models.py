@@ -40,6 +40,10 @@ class ActionPlan(LoopTable, table=True):
     status: str = Field(default="proposed", max_length=20)
     created_by: str = Field(max_length=255)
     version: int = 1
+    # The plan's effect as last measured against the rest of the org (plans/effects.py): derived data, so
+    # measuring it is not a change of the plan (no new version, no timeline entry).
+    latest_effect: dict[str, Any] | None = Field(default=None, sa_type=JSONType)
+    effect_measured_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 

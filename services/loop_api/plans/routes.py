@@ -46,8 +46,9 @@ CONTROL_PATTERN = rf"^rest$|{UNIT_PATH_PATTERN}"
 ETAG = {"ETag": {"description": "The plan's version, for If-Match", "schema": {"type": "string"}}}
 
 
-async def _public(session: AsyncSession, plan: ActionPlan, now: dt.datetime) -> PlanPublic:
-    return plans.to_public(plan, (await plans.tasks_of(session, [plan.id]))[plan.id], now)
+async def _public(session: AsyncSession, principal: Principal, plan: ActionPlan, now: dt.datetime) -> PlanPublic:
+    today = await plans.org_today(session, plan.org, now)
+    return plans.to_public(plan, (await plans.tasks_of(session, [plan.id]))[plan.id], today, principal)
 
 
 @router.post("", status_code=201, response_model=PlanPublic, responses={201: {"headers": ETAG}})
@@ -57,7 +58,7 @@ async def create_plan(
     """Create a `proposed` plan with its tasks; its scope must lie inside the caller's units (403 otherwise)."""
     plan = await plans.create_plan(session=session, principal=principal, data=data, now=now)
     response.headers["ETag"] = plans.etag(plan)
-    return await _public(session, plan, now)
+    return await _public(session, principal, plan, now)
 
 
 @router.get("", response_model=Page[PlanPublic])
@@ -85,7 +86,8 @@ async def list_plans(
         cursor=cursor,
     )
     tasks = await plans.tasks_of(session, [p.id for p in items])
-    return Page(items=[plans.to_public(p, tasks[p.id], now) for p in items], next_cursor=next_cursor)
+    today = await plans.org_today(session, principal.org, now)
+    return Page(items=[plans.to_public(p, tasks[p.id], today, principal) for p in items], next_cursor=next_cursor)
 
 
 @router.get("/{plan_id}", response_model=PlanDetail, responses={200: {"headers": ETAG}, **problem_responses(404)})
@@ -94,7 +96,7 @@ async def get_plan(plan_id: str, principal: Reader, session: SessionDep, now: No
     plan = await plans.get_plan(session=session, principal=principal, plan_id=plan_id)
     response.headers["ETag"] = plans.etag(plan)
     timeline = [PlanTimelineEntry.model_validate(e) for e in await plans.plan_timeline(session, plan)]
-    return PlanDetail(**(await _public(session, plan, now)).model_dump(), timeline=timeline)
+    return PlanDetail(**(await _public(session, principal, plan, now)).model_dump(), timeline=timeline)
 
 
 @router.get("/{plan_id}/impact", response_model=PlanImpact, responses=problem_responses(404))
@@ -147,7 +149,7 @@ async def update_plan(
         session=session, principal=principal, plan_id=plan_id, data=data, if_match=if_match, now=now
     )
     response.headers["ETag"] = plans.etag(plan)
-    return await _public(session, plan, now)
+    return await _public(session, principal, plan, now)
 
 
 @router.post(
@@ -162,7 +164,7 @@ async def add_task(
     """Add a task to a proposed or active plan (the plan's ETag changes)."""
     plan, task = await changes.add_task(session=session, principal=principal, plan_id=plan_id, data=data, now=now)
     response.headers["ETag"] = plans.etag(plan)
-    return plans.task_public(task, now.date())
+    return plans.task_public(task, await plans.org_today(session, principal.org, now))
 
 
 @router.patch(
@@ -178,4 +180,4 @@ async def update_task(
         session=session, principal=principal, plan_id=plan_id, task_id=task_id, data=data, now=now
     )
     response.headers["ETag"] = plans.etag(plan)
-    return plans.task_public(task, now.date())
+    return plans.task_public(task, await plans.org_today(session, principal.org, now))

@@ -104,7 +104,7 @@ class PlanUpdate(BaseModel):
 
 
 class TaskPublic(BaseModel):
-    """A task as the API shows it; `overdue`: not done and its due day has passed (UTC)."""
+    """A task as the API shows it; `overdue`: not done and its due day has passed in the org's time zone."""
 
     model_config = ConfigDict(from_attributes=True)
 
@@ -117,6 +117,27 @@ class TaskPublic(BaseModel):
     done_at: dt.datetime | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+class Interval(BaseModel):
+    """A confidence interval."""
+
+    low: float
+    high: float
+    level: float = 0.95
+
+
+class LatestEffect(BaseModel):
+    """A plan's effect as last measured against the rest of the org, over the default window (plans/effects.py)."""
+
+    measured_at: dt.datetime
+    window_days: int
+    after_days: int = Field(description="Days of the after window at the time of measuring")
+    effect: float | None = Field(description="(after - before) in scope minus the same in the rest of the org")
+    ci: Interval | None
+    p_value: float | None
+    significant: bool
+    reason: str | None = Field(description="Why there is no effect or it cannot be significant, when so")
 
 
 class PlanPublic(BaseModel):
@@ -134,13 +155,18 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     tasks: list[TaskPublic]
     overdue_tasks: int
+    latest_effect: LatestEffect | None = Field(
+        default=None,
+        description="Its effect as last measured against the rest of the org (daily, while active); null until "
+        "measured, for a plan on the whole org, and for a unit-restricted caller",
+    )
     created_by: str
     created_at: dt.datetime
     updated_at: dt.datetime
 
 
 class PlanSummary(BaseModel):
-    """An active plan in a few fields (for scorecards): what, who, since when, how many tasks are overdue."""
+    """An active plan in a few fields (for scorecards): what, who, since when, overdue tasks, its latest effect."""
 
     id: str
     title: str
@@ -149,6 +175,7 @@ class PlanSummary(BaseModel):
     metric: PlanMetric
     starts_on: dt.date
     overdue_tasks: int
+    latest_effect: LatestEffect | None = None
 
 
 class PlanTimelineEntry(BaseModel):
@@ -202,14 +229,6 @@ class Windows(BaseModel):
 
     before: Window
     after: Window | None = Field(description="null while the plan has not started")
-
-
-class Interval(BaseModel):
-    """A confidence interval."""
-
-    low: float
-    high: float
-    level: float = 0.95
 
 
 class ImpactCases(BaseModel):

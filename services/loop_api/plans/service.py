@@ -5,19 +5,29 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, String, cast, exists, false, not_, or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.cases.lifecycle import check_root_causes
-from services.loop_api.models import ActionPlan, ActionPlanUnit, OutboxEvent, PlanEvent, PlanTask
-from services.loop_api.plans.schemas import PlanCreate, PlanPublic, PlanScope, PlanSummary, TaskCreate, TaskPublic
+from services.loop_api.models import ActionPlan, ActionPlanUnit, OrgSettingsRow, OutboxEvent, PlanEvent, PlanTask
+from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.plans.schemas import (
+    PlanCreate,
+    PlanPublic,
+    PlanScope,
+    PlanSummary,
+    TaskCreate,
+    TaskPublic,
+)
 from shared.auth import Principal
 from shared.db import in_subtrees
 from shared.errors import Forbidden, NotFound, PreconditionFailed, PreconditionRequired
 from shared.events import PLAN_CREATED_EVENT, PlanData
 from shared.ids import new_id
+from shared.org_settings import load_org_settings
 from shared.outbox import add_event
 from shared.pagination import keyset, page_of
 
@@ -98,6 +108,12 @@ def names_any(column: Any, codes: Sequence[str]) -> ColumnElement[bool]:
     return or_(*(text.contains(f'"{code}"', autoescape=True) for code in codes)) if codes else false()
 
 
+async def org_today(session: AsyncSession, org: str, now: dt.datetime) -> dt.date:
+    """Today in the org's time zone (its business hours' zone): a task is overdue once its due day has passed there."""
+    settings = await load_org_settings(session, table=OrgSettingsRow, model=LoopOrgSettings, org=org)
+    return now.astimezone(ZoneInfo(settings.business_hours.timezone)).date()
+
+
 def is_overdue(task: PlanTask, today: dt.date) -> bool:
     """Not done and its due day has passed."""
     return task.status != "done" and task.due_on < today
@@ -109,13 +125,18 @@ def task_public(task: PlanTask, today: dt.date) -> TaskPublic:
     return TaskPublic.model_validate({**fields, "overdue": is_overdue(task, today)})
 
 
-def to_public(plan: ActionPlan, tasks: Sequence[PlanTask], now: dt.datetime) -> PlanPublic:
-    """The API view of a plan and its tasks (in due order), overdue as of `now` (UTC days)."""
-    views = [task_public(t, now.date()) for t in sorted(tasks, key=lambda t: (t.due_on, t.id))]
+def to_public(plan: ActionPlan, tasks: Sequence[PlanTask], today: dt.date, principal: Principal) -> PlanPublic:
+    """The API view of a plan and its tasks (in due order), overdue as of `today` (the org's day).
+
+    The latest effect is measured against the rest of the org, so only a caller who may read the whole org sees
+    it (the rest's change could otherwise be worked out from it and the scope's figures)."""
+    views = [task_public(t, today) for t in sorted(tasks, key=lambda t: (t.due_on, t.id))]
     scope = PlanScope(units=plan.units, touchpoint_ids=plan.touchpoint_ids, survey_id=plan.survey_id)
     fields = {name: getattr(plan, name) for name in PlanPublic.model_fields if hasattr(plan, name)}
+    effect = plan.latest_effect if principal.units is None else None
+    overdue = sum(t.overdue for t in views)
     return PlanPublic.model_validate(
-        {**fields, "scope": scope, "tasks": views, "overdue_tasks": sum(t.overdue for t in views)}
+        {**fields, "scope": scope, "tasks": views, "overdue_tasks": overdue, "latest_effect": effect}
     )
 
 
@@ -236,4 +257,6 @@ async def active_plans(
         cursor=None,
     )
     tasks = await tasks_of(session, [p.id for p in plans])
-    return [PlanSummary.model_validate(to_public(p, tasks[p.id], now).model_dump()) for p in plans]
+    today = await org_today(session, principal.org, now)
+    views = [to_public(p, tasks[p.id], today, principal) for p in plans]
+    return [PlanSummary.model_validate(view.model_dump()) for view in views]

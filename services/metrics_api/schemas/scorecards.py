@@ -54,6 +54,27 @@ class ReasonCount(BaseModel):
     )
 
 
+class PlanEffectInterval(BaseModel):
+    """The 95 % interval of a plan's effect."""
+
+    low: float
+    high: float
+    level: float = 0.95
+
+
+class ScorecardPlanEffect(BaseModel):
+    """A plan's effect as loop_api last measured it: difference-in-differences against the rest of the org."""
+
+    measured_at: dt.datetime
+    window_days: int
+    after_days: int = Field(description="Days of the after window at the time of measuring")
+    effect: float | None = Field(description="(after - before) in scope minus the same in the rest of the org")
+    ci: PlanEffectInterval | None
+    p_value: float | None
+    significant: bool
+    reason: str | None = Field(description="Why there is no effect or it cannot be significant, when so")
+
+
 class ScorecardPlan(BaseModel):
     """An active action plan touching the unit, from loop_api."""
 
@@ -63,6 +84,11 @@ class ScorecardPlan(BaseModel):
     owner: str
     starts_on: dt.date
     overdue_tasks: int = Field(description="Its tasks past their due day and not done")
+    latest_effect: ScorecardPlanEffect | None = Field(
+        default=None,
+        description="Its latest measured effect (measured daily; null until then, for a plan on the whole org, "
+        "and for a unit-restricted caller)",
+    )
 
 
 class ScorecardCases(BaseModel):
