@@ -23,8 +23,6 @@ from services.loop_api.plans import estimates as est
 from services.loop_api.plans.schemas import (
     ControlFigures,
     ImpactCases,
-    Interval,
-    LatestEffect,
     PlanImpact,
     SideFigures,
     Window,
@@ -37,6 +35,8 @@ from shared.auth import Principal
 from shared.clients import MetricsClient
 from shared.db import in_subtrees
 from shared.errors import Forbidden, invalid
+from shared.schemas.plans import EffectInterval as Interval
+from shared.schemas.plans import PlanEffect
 
 BELOW_MIN_SAMPLE = "below_min_sample"
 DEFAULT_WINDOW_DAYS = 90
@@ -228,7 +228,7 @@ async def plan_impact(
 
 async def remember(session: AsyncSession, plan: ActionPlan, answer: PlanImpact, now: dt.datetime) -> None:
     """Keep `answer` as the plan's latest effect (derived data: the plan's version and timeline stay as they are)."""
-    effect = LatestEffect(
+    effect = PlanEffect(
         measured_at=now,
         window_days=answer.window_days,
         after_days=answer.after_days,

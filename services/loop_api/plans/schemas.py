@@ -9,6 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from services.loop_api.root_causes.schemas import RootCauseCode
 from shared.schemas.common import Name, UnitPath
+from shared.schemas.plans import EffectInterval as Interval
+from shared.schemas.plans import PlanEffect
 
 PlanStatus = Literal["proposed", "active", "done", "dropped"]
 TaskStatus = Literal["todo", "doing", "done"]
@@ -119,27 +121,6 @@ class TaskPublic(BaseModel):
     updated_at: dt.datetime
 
 
-class Interval(BaseModel):
-    """A confidence interval."""
-
-    low: float
-    high: float
-    level: float = 0.95
-
-
-class LatestEffect(BaseModel):
-    """A plan's effect as last measured against the rest of the org, over the default window (plans/effects.py)."""
-
-    measured_at: dt.datetime
-    window_days: int
-    after_days: int = Field(description="Days of the after window at the time of measuring")
-    effect: float | None = Field(description="(after - before) in scope minus the same in the rest of the org")
-    ci: Interval | None
-    p_value: float | None
-    significant: bool
-    reason: str | None = Field(description="Why there is no effect or it cannot be significant, when so")
-
-
 class PlanPublic(BaseModel):
     """An action plan as the API shows it (its `ETag` header is what a change sends as `If-Match`)."""
 
@@ -155,7 +136,7 @@ class PlanPublic(BaseModel):
     status: PlanStatus
     tasks: list[TaskPublic]
     overdue_tasks: int
-    latest_effect: LatestEffect | None = Field(
+    latest_effect: PlanEffect | None = Field(
         default=None,
         description="Its effect as last measured against the rest of the org (daily, while active); null until "
         "measured, for a plan on the whole org, and for a unit-restricted caller",
@@ -175,7 +156,7 @@ class PlanSummary(BaseModel):
     metric: PlanMetric
     starts_on: dt.date
     overdue_tasks: int
-    latest_effect: LatestEffect | None = None
+    latest_effect: PlanEffect | None = None
 
 
 class PlanTimelineEntry(BaseModel):

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 from services.metrics_api.schemas.common import Audience
 from services.metrics_api.schemas.metrics import Interval, PeriodOut, PreviousValue
 from services.metrics_api.schemas.to_target import ToTarget
+from shared.schemas.plans import PlanEffect
 
 
 class ScorecardTarget(BaseModel):
@@ -54,27 +55,6 @@ class ReasonCount(BaseModel):
     )
 
 
-class PlanEffectInterval(BaseModel):
-    """The 95 % interval of a plan's effect."""
-
-    low: float
-    high: float
-    level: float = 0.95
-
-
-class ScorecardPlanEffect(BaseModel):
-    """A plan's effect as loop_api last measured it: difference-in-differences against the rest of the org."""
-
-    measured_at: dt.datetime
-    window_days: int
-    after_days: int = Field(description="Days of the after window at the time of measuring")
-    effect: float | None = Field(description="(after - before) in scope minus the same in the rest of the org")
-    ci: PlanEffectInterval | None
-    p_value: float | None
-    significant: bool
-    reason: str | None = Field(description="Why there is no effect or it cannot be significant, when so")
-
-
 class ScorecardPlan(BaseModel):
     """An active action plan touching the unit, from loop_api."""
 
@@ -84,7 +64,7 @@ class ScorecardPlan(BaseModel):
     owner: str
     starts_on: dt.date
     overdue_tasks: int = Field(description="Its tasks past their due day and not done")
-    latest_effect: ScorecardPlanEffect | None = Field(
+    latest_effect: PlanEffect | None = Field(
         default=None,
         description="Its latest measured effect (measured daily; null until then, for a plan on the whole org, "
         "and for a unit-restricted caller)",
