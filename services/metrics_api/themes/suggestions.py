@@ -3,7 +3,8 @@ promoters', that no theme covers yet — so the codebook grows from the data.
 
 Weighted log-odds with an informative Dirichlet prior (Monroe, Colaresi & Quinn 2008, "Fightin' Words"), over
 comment (document) counts: for term w cited by y_D of the detractors' and y_P of the promoters' comments, with
-n_D and n_P the groups' totals of such citations, prior a_w = A0 · (w's share of all citations in scope),
+n_D and n_P the groups' totals of such citations, prior a_w = PRIOR · (y_D + y_P) and A0 = PRIOR · (n_D + n_P)
+(the scope's own counts as the background, worth a tenth of the data),
 d = log((y_D+a_w)/(n_D+A0-y_D-a_w)) - log((y_P+a_w)/(n_P+A0-y_P-a_w)), z = d / sqrt(1/(y_D+a_w) + 1/(y_P+a_w)).
 Terms with z ≥ 1.96 and at least `MIN_COUNT` detractors' comments, stopwords left out. Reads the newest
 `MAX_COMMENTS` comments in scope (the caller's units only, so examples never leave them).
@@ -29,7 +30,7 @@ from services.metrics_api.themes.stopwords import stopwords
 from shared.auth import Principal
 from shared.errors import invalid
 
-A0 = 500.0
+PRIOR = 0.1
 Z_MIN = 1.959963984540054
 MIN_COUNT = 3
 MAX_COMMENTS = 50_000
@@ -89,8 +90,8 @@ def log_odds(detractors: Counter[str], promoters: Counter[str], terms: list[str]
     y_d = np.array([detractors[t] for t in terms], dtype=float)
     y_p = np.array([promoters[t] for t in terms], dtype=float)
     n_d, n_p = float(sum(detractors.values())), float(sum(promoters.values()))
-    alpha = A0 * (y_d + y_p) / (n_d + n_p)
-    delta = np.log((y_d + alpha) / (n_d + A0 - y_d - alpha)) - np.log((y_p + alpha) / (n_p + A0 - y_p - alpha))
+    alpha, a0 = PRIOR * (y_d + y_p), PRIOR * (n_d + n_p)
+    delta = np.log((y_d + alpha) / (n_d + a0 - y_d - alpha)) - np.log((y_p + alpha) / (n_p + a0 - y_p - alpha))
     z: np.ndarray = delta / np.sqrt(1.0 / (y_d + alpha) + 1.0 / (y_p + alpha))
     return z
 
