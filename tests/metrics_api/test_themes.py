@@ -93,7 +93,8 @@ class TestCodebook:
         assert [t["code"] for t in page["items"]] == ["late_delivery"] and page["next_cursor"]
         rest = await get(metrics_client, "/v1/themes", reader, limit=1, cursor=page["next_cursor"])
         assert [t["code"] for t in rest["items"]] == ["price"] and rest["next_cursor"] is None
-        response = await metrics_client.patch("/v1/themes/price", json={"label": "Pricing"}, headers=auth(scopes="admin"))
+        renamed = {"label": "Pricing"}
+        response = await metrics_client.patch("/v1/themes/price", json=renamed, headers=auth(scopes="admin"))
         assert response.status_code == 200 and response.json()["label"] == "Pricing"
         await get(metrics_client, "/v1/themes/price", auth(org="other", scopes="metrics:read"), status=404)
         response = await metrics_client.delete("/v1/themes/price", headers=auth(scopes="admin"))
@@ -256,7 +257,8 @@ class TestSentiment:
             default_language="en",
         )
         await ingest([event])
-        page = await get(metrics_client, "/v1/comments", auth(scopes="metrics:read"), survey_id="srv_t", question="comment")
+        query = {"survey_id": "srv_t", "question": "comment"}
+        page = await get(metrics_client, "/v1/comments", auth(scopes="metrics:read"), **query)
         [item] = page["items"]
         assert item["language"] == "en" and item["sentiment"]["label"] == "negative"
 
