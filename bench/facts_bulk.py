@@ -210,6 +210,7 @@ def response(i: int, size: int, end: dt.datetime) -> ResponseData:
         contact_id=contact,
         attributes=attributes,
         language="en",
+        default_language="en",
         questions=list(survey.questions),
         answers=answers,
         finished=finished,

@@ -5,6 +5,7 @@ Sections (each can be run alone with `python -m bench.<module>`):
   loop lag (response → metrics, detractor → case) under that load (bench/ingest.py);
 - metrics: scorecards and `GET /v1/metrics/nps` on 1 M and 10 M responses vs raw SQL aggregates
   (bench/metrics_scale.py);
+- themes: tagging cost at ingest, re-tag comments/s, theme metrics p99 (bench/themes.py);
 - memory: a 100,000-response export and 10,000-contact bulk upserts keep the server flat (bench/memory.py).
 
     .venv/bin/python -m bench.run [--sections ingest,metrics,memory] [--quick] [--out FILE]
@@ -27,7 +28,7 @@ import psycopg
 
 from bench.harness import ADMIN_URL, BENCH_DIR, LOADGEN_CPU, Report, psycopg_url, require_wrk
 
-SECTIONS = ("ingest", "metrics", "memory")
+SECTIONS = ("ingest", "metrics", "memory", "themes")
 
 
 def _cpu_model() -> str:
@@ -78,6 +79,10 @@ def _section(name: str) -> Callable[[Report, bool], object]:
         from bench import metrics_scale
 
         return lambda report, quick: metrics_scale.run(report, sizes=(20_000,) if quick else (1_000_000, 10_000_000))
+    if name == "themes":
+        from bench import themes
+
+        return lambda report, quick: themes.run(report, size=3_000 if quick else 100_000)
     if name == "memory":
         from bench import memory
 

@@ -49,6 +49,7 @@ class ResponseData(BaseModel):
     contact_id: str | None
     attributes: dict[str, Any]
     language: str | None
+    default_language: str | None = None  # the survey version's default: a response without `language` used it
     questions: list[QuestionInfo]
     answers: dict[str, Any]
     finished: bool

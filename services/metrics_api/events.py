@@ -10,6 +10,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api.ingest import Zones, apply_erasures, apply_invitations, apply_responses
 from services.metrics_api.outcomes import apply_outcomes, erase_outcomes
+from services.metrics_api.themes.facts import apply_erasures as erase_comments
 from shared.consumer import EventHandlers, Received
 from shared.events import (
     CONTACT_ERASED_EVENT,
@@ -28,9 +29,10 @@ handlers = EventHandlers("metrics")
 
 @handlers.on(CONTACT_ERASED_EVENT)
 async def on_contact_erased(session: AsyncSession, events: list[Received[ContactErasedData]]) -> None:
-    """Drop the erased contacts' personal data from the facts, and their outcomes."""
+    """Drop the erased contacts' personal data from the facts, and their outcomes and comments."""
     await apply_erasures(session, events)
     await erase_outcomes(session, events)
+    await erase_comments(session, events)
 
 
 @handlers.on(RESPONSE_COMPLETED_EVENT, RESPONSE_UPDATED_EVENT)

@@ -23,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.metrics_api.models import ErasedContact, InvitationFact, ReasonFact, ResponseState, ScoreFact
 from services.metrics_api.rollups import DIMENSIONS, FactDims, RollupDeltas, org_zone
 from services.metrics_api.sql import dialect_insert, insert_missing, upsert_replacing
+from services.metrics_api.themes.facts import comment_facts_of, replace_comments
 from shared.consumer import Received
 from shared.events import ContactErasedData, InvitationData, ResponseData
 
@@ -149,6 +150,27 @@ def facts_of(
     """The score facts and reason facts of a response state: none unless finished."""
     if not data.finished:
         return [], []
+    context = fact_context(org, data, zone, erased=erased)
+    scores: list[dict[str, Any]] = []
+    reasons: list[dict[str, Any]] = []
+    for question in {q.key: q for q in data.questions}.values():
+        value = data.answers.get(question.key)
+        if question.kind in SCORED_SCALES:
+            low, high = _scale(question.kind, question.scale_min, question.scale_max)
+            # survey_api refuses anything else; a bool is not a score although Python calls it an int
+            if type(value) is int and 0 <= low <= value <= high <= 10:
+                answer = {"question": question.key, "survey_version": data.survey_version, "kind": question.kind}
+                answer |= {"scale_min": low, "scale_max": high, "score": value}
+                scores.append(context | answer)
+        elif question.kind == "reasons" and isinstance(value, list):
+            codes = dict.fromkeys(v for v in value if isinstance(v, str) and 0 < len(v) <= 40)
+            common = {k: v for k, v in context.items() if k not in ("contact_id", "attributes")}
+            reasons += [common | {"question": question.key, "code": code} for code in codes]
+    return scores, reasons
+
+
+def fact_context(org: str, data: ResponseData, zone: ZoneInfo, *, erased: bool) -> dict[str, Any]:
+    """What every fact of a response carries: its dimensions, and who answered (none for employees or erased)."""
     submitted = _utc(data.submitted_at)
     common: dict[str, Any] = {
         "org": org,
@@ -163,21 +185,7 @@ def facts_of(
         person["contact_id"] = None
     if erased:
         person = {"contact_id": None, "attributes": {}}
-    scores: list[dict[str, Any]] = []
-    reasons: list[dict[str, Any]] = []
-    for question in {q.key: q for q in data.questions}.values():
-        value = data.answers.get(question.key)
-        if question.kind in SCORED_SCALES:
-            low, high = _scale(question.kind, question.scale_min, question.scale_max)
-            # survey_api refuses anything else; a bool is not a score although Python calls it an int
-            if type(value) is int and 0 <= low <= value <= high <= 10:
-                answer = {"question": question.key, "survey_version": data.survey_version, "kind": question.kind}
-                answer |= {"scale_min": low, "scale_max": high, "score": value}
-                scores.append(common | person | answer)
-        elif question.kind == "reasons" and isinstance(value, list):
-            codes = dict.fromkeys(v for v in value if isinstance(v, str) and 0 < len(v) <= 40)
-            reasons += [common | {"question": question.key, "code": code} for code in codes]
-    return scores, reasons
+    return common | person
 
 
 def population(data: ResponseData) -> dict[str, str]:
@@ -246,11 +254,16 @@ async def apply_responses(session: AsyncSession, events: list[Received[ResponseD
     await _replace_facts(session, sorted(fresh), deltas)
     scores: list[dict[str, Any]] = []
     reasons: list[dict[str, Any]] = []
+    comments: list[dict[str, Any]] = []
     for rid, (org, data) in fresh.items():
         erased = states[rid].erased or (org, data.contact_id) in gone
-        new_scores, new_reasons = facts_of(org, data, await zones.of(org), erased=erased)
+        zone = await zones.of(org)
+        new_scores, new_reasons = facts_of(org, data, zone, erased=erased)
         scores += new_scores
         reasons += new_reasons
+        if data.finished and not erased:  # an erased contact's text is not kept at all
+            comments += comment_facts_of(data, fact_context(org, data, zone, erased=False))
+    await replace_comments(session, sorted(fresh), comments)
     count_facts(deltas, scores, reasons, sign=1)
     if scores:
         await session.exec(insert(FACTS), params=scores)

@@ -12,6 +12,7 @@ from services.metrics_api.reason_labels import ReasonLabels
 from services.metrics_api.routes import benchmarks, histograms, insight, linkage, metrics, scorecards, targets
 from services.metrics_api.schemas import MetricsOrgSettings
 from services.metrics_api.settings import MetricsSettings, get_settings
+from services.metrics_api.themes import routes as themes
 from shared.app import EventConsumer, ServiceSpec, create_service_app
 from shared.clients import loop_client, survey_client
 
@@ -27,6 +28,9 @@ SPEC = ServiceSpec(
         insight.router,
         linkage.router,
         histograms.router,
+        themes.router,
+        themes.metrics_router,
+        themes.comments_router,
     ],
     idempotency_table=IdempotencyRecord,
     org_settings_table=OrgSettingsRow,

@@ -106,6 +106,7 @@ def _check_rate_options(request: MetricRequest, segments: bool) -> None:
     refused = {
         "question": request.filters.question is not None,
         "attr": bool(request.filters.attrs),
+        "theme": request.filters.theme is not None,
         "group_by": (request.group_by or "").startswith("attr."),
         "compare": segments,
     }

@@ -20,6 +20,7 @@ from services.metrics_api.models import HISTOGRAM_COLUMNS, InvitationFact
 from services.metrics_api.period import Period
 from services.metrics_api.rollups import FACTS, KIND_TABLE, QUESTION_TABLE, histogram_sums
 from services.metrics_api.sql import one_of, within
+from services.metrics_api.themes.facts import themed
 
 INVITATIONS: Table = InvitationFact.__table__  # type: ignore[attr-defined]
 FACT_GROUPS = {"unit": "unit", "touchpoint": "touchpoint_id", "channel": "channel", "survey": "survey_id"}
@@ -46,6 +47,7 @@ class Filters:
     channel: str | None = None
     attrs: tuple[tuple[str, tuple[str, ...]], ...] = ()
     audience: str = "customers"
+    theme: str | None = None  # only responses whose comment carries this theme (a code of the codebook)
 
     def population(self, table: Table) -> list[ColumnElement[bool]]:
         """SQL: the answers of the audience asked for, without follow-ups unless a survey is named."""
@@ -77,7 +79,8 @@ class Row:
 def needs_facts(filters: Filters, split: Split, period: Period) -> bool:
     """Whether the question can only be answered from the facts (dimensions the rollups do not keep)."""
     by_fact_dimension = split.group_by in ("touchpoint", "channel") or (split.group_by or "").startswith("attr.")
-    return bool(filters.touchpoint_id or filters.channel or filters.attrs or by_fact_dimension or period.since)
+    asked = filters.touchpoint_id or filters.channel or filters.attrs or filters.theme
+    return bool(asked or by_fact_dimension or period.since)
 
 
 def _month_span(first: dt.date, last: dt.date) -> tuple[dt.date, dt.date] | None:
@@ -170,6 +173,8 @@ def _fact_filters(table: Table, scope: Scope, filters: Filters) -> list[Any]:
         exact["question"] = filters.question
         where += [one_of(table.c.attributes[name].as_string(), values) for name, values in filters.attrs]
     where += [table.c[name] == value for name, value in exact.items() if value is not None]
+    if filters.theme is not None and "response_id" in table.c:
+        where.append(themed(table.c.response_id, scope.org, filters.theme))
     return where
 
 

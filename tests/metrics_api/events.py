@@ -69,6 +69,8 @@ def response_event(
     event_type: str | None = None,
     audience: str = "customers",
     purpose: str = "standard",
+    language: str | None = "en",
+    default_language: str | None = None,
 ) -> EventEnvelope:
     """A `response.completed` (or `.updated`) event whose ResponseData is built like survey_api builds it."""
     submitted = submitted_at or days_ago(1)
@@ -85,7 +87,8 @@ def response_event(
         unit=unit,
         contact_id=contact_id,
         attributes=attributes or {},
-        language="en",
+        language=language,
+        default_language=default_language,
         questions=list(questions) if questions is not None else [DEFAULT_QUESTIONS[k] for k in answers],
         answers=answers,
         finished=finished,

@@ -22,6 +22,7 @@ from services.metrics_api.schemas import (
     RateAnswer,
     RatingAnswer,
 )
+from services.metrics_api.themes.schemas import ThemeCode
 from services.metrics_api.to_target import Goal
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
@@ -52,8 +53,8 @@ DEPTH_DOC = (
 )
 FILTERS_DOC = (
     " Filter by attribute with `attr.<key>=<value>` (one parameter per key; repeat a key for any of its values)."
-    " Answers come from rollups unless a channel, touchpoint or attribute is involved or the period is bounded"
-    " by datetimes."
+    " Answers come from rollups unless a channel, touchpoint, attribute or theme is involved or the period is"
+    " bounded by datetimes."
 )
 
 
@@ -108,9 +109,12 @@ def _metric_query(
         Literal["value", "top_box"] | None, Query(description="csat, rating: value or top_box")
     ] = None,
     depth: Annotated[int | None, Query(ge=1, le=20, description=DEPTH_DOC)] = None,
+    theme: Annotated[
+        ThemeCode | None, Query(description="Only responses whose comment carries this theme (a codebook code)")
+    ] = None,
 ) -> MetricRequest:
     """The query string of a metrics request (but `question`)."""
-    filters = Filters(survey_id, None, touchpoint_id, channel, _attributes(request), audience)
+    filters = Filters(survey_id, None, touchpoint_id, channel, _attributes(request), audience, theme=theme)
     return MetricRequest(
         filters=filters,
         unit=unit,

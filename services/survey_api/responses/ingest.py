@@ -119,6 +119,7 @@ def response_event(
         contact_id=response.contact_id,
         attributes=response.attributes,
         language=response.language,
+        default_language=version.default_language,
         questions=[
             ev.QuestionInfo(key=q.key, kind=q.kind, scale_min=q.scale_min, scale_max=q.scale_max) for q in questions
         ],
