@@ -102,10 +102,10 @@ def _metric(
 
 def experience_line(success: float | None, effort: float | None, emotion: float | None) -> str:
     """The three components in one line, as a manager reads them: `success 82 %, effort 5.6, emotion 71 %
-    positive` (`–` for a part below the minimum sample)."""
+    positive` (`n/a` for a part below the minimum sample)."""
 
     def shown(value: float | None, pattern: str) -> str:
-        return "–" if value is None else pattern.format(value)
+        return "n/a" if value is None else pattern.format(value)
 
     return (
         f"success {shown(success, '{:.0f} %')}, effort {shown(effort, '{:.1f}')}, "

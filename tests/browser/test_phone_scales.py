@@ -82,7 +82,7 @@ def test_every_scale_stays_on_one_row(server: Server, browser: Browser, shots: P
         assert len(found) == points
         tops = {round(box["top"], 1) for box in found}
         assert len(tops) == 1, f"{key} at {width} px wraps: tops {sorted(tops)}"
-        assert all(0 <= box["left"] and box["right"] <= width for box in found), f"{key} overflows at {width} px"
+        assert all(box["left"] >= 0 and box["right"] <= width for box in found), f"{key} overflows at {width} px"
         assert all(box["width"] >= 20 for box in found), f"{key} buttons too narrow at {width} px"
         lefts = [box["left"] for box in found]
         assert lefts == sorted(lefts)  # in scale order, left to right

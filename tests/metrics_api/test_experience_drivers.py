@@ -35,9 +35,7 @@ def planted(n: int, seed: int) -> npt.NDArray[np.int64]:
 
 
 def events(rows: npt.NDArray[np.int64]) -> list[Any]:
-    answers = [
-        {"ease": int(e), "staff": int(s), "success": CODES[int(ok)], "feeling": int(f)} for e, s, ok, f in rows
-    ]
+    answers = [{"ease": int(e), "staff": int(s), "success": CODES[int(ok)], "feeling": int(f)} for e, s, ok, f in rows]
     return [response_event(a, questions=QUESTIONS, survey_id="srv_x", unit="emea/de") for a in answers]
 
 
@@ -59,7 +57,7 @@ async def test_emotion_as_the_outcome_with_success_as_a_driver(
     weights, r2 = johnson(rows)
     assert body["r2"] == pytest.approx(r2) and body["r2"] == pytest.approx(ols_r2(rows))
     found = {d["question"]: d for d in body["drivers"]}
-    assert [d["question"] for d in body["drivers"]][0] == "success"  # the planted strongest driver
+    assert body["drivers"][0]["question"] == "success"  # the planted strongest driver
     for j, key in enumerate(ATTRIBUTES):
         assert found[key]["weight_pct"] == pytest.approx(weights[j])
         assert found[key]["correlation"] == pytest.approx(np.corrcoef(rows[:, j], rows[:, -1])[0, 1])

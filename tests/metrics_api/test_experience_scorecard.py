@@ -86,6 +86,6 @@ async def test_a_component_below_the_minimum_sample_is_a_dash(
     await ingest(scored(EFFORT, key="ces", unit="emea/de"))
     response = await metrics_client.get("/v1/scorecards/emea/de", headers=auth(scopes="metrics:read"))
     card = response.json()
-    assert card["experience"] == "success –, effort 5.6, emotion –"
+    assert card["experience"] == "success n/a, effort 5.6, emotion n/a"
     assert (card["success"]["value"], card["success"]["n"]) == (None, 2)
     assert (card["emotion"]["value"], card["emotion"]["n"]) == (None, 0)

@@ -100,9 +100,7 @@ class WordsCondition(BaseModel):
     question_key: QuestionKey | None = None
 
 
-Condition = Annotated[
-    ScoreCondition | SuccessCondition | ReasonCondition | WordsCondition, Field(discriminator="type")
-]
+Condition = Annotated[ScoreCondition | SuccessCondition | ReasonCondition | WordsCondition, Field(discriminator="type")]
 
 
 class AttributeRaise(BaseModel):

@@ -82,8 +82,8 @@ class ScorecardCases(BaseModel):
 
 
 class Scorecard(BaseModel):
-    """NPS, CSAT and CES (effort), success and emotion of the last `days` days with the previous period, a 12-week NPS trend, targets,
-    the response count, the top 5 reasons, and the case figures of the same period.
+    """NPS, CSAT and CES (effort), success and emotion of the last `days` days with the previous period, a
+    12-week NPS trend, targets, the response count, the top 5 reasons, and the case figures of the same period.
     """
 
     unit: str | None
@@ -107,7 +107,7 @@ class Scorecard(BaseModel):
     )
     experience: str = Field(
         description="Success, effort and emotion in one line: `success 82 %, effort 5.6, emotion 71 % positive`"
-        " (`–` for a part below the minimum sample)"
+        " (`n/a` for a part below the minimum sample)"
     )
     trend: list[TrendPoint]
     top_reasons: list[ReasonCount]
