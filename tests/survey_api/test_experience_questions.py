@@ -14,7 +14,7 @@ from sqlmodel import select
 from services.survey_api.models import OutboxEvent
 from tests.conftest import TokenFactory
 from tests.survey_api.helpers import ALL, ok, published_survey
-from tests.survey_api.test_hosted import make_contact, make_invitation
+from tests.survey_api.test_hosted import fieldset, form, make_contact, make_invitation, responses_of
 
 EXPERIENCE: dict[str, Any] = {
     "name": "Support contact",
@@ -190,3 +190,19 @@ async def test_the_public_api_labels_both_kinds_in_the_respondents_language(
     answers = {"success": "no", "missing": "Rückruf", "feeling": 2}
     saved = await ok(await survey_client.post(url, json={"answers": answers}), 200, 201)
     assert saved["finished"] is True
+
+
+async def test_the_hosted_page_without_javascript_asks_the_follow_up_a_success_answer_shows(
+    survey_client: httpx.AsyncClient, survey_app: FastAPI, survey: dict[str, Any]
+) -> None:
+    token = await make_invitation(survey_app, survey["id"])
+    first = (await survey_client.get(f"/r/{token}")).text
+    assert fieldset(first, "success").count('type="radio"') == 3 and ">Partly</label>" in first
+    assert 'class="points points-5"' in fieldset(first, "feeling") and ">Very happy</span>" in first
+    step = await survey_client.post(f"/r/{token}", data=form("success", success="no"))
+    assert step.status_code == 200 and " hidden" not in fieldset(step.text, "missing").split(">", 1)[0]
+    seen = "ces,feeling,missing,success"
+    done = await survey_client.post(f"/r/{token}", data=form(seen, success="no", missing="Refund", feeling="1"))
+    assert done.status_code == 200 and "Thank you!" in done.text
+    [response] = await responses_of(survey_app)
+    assert response.answers == {"success": "no", "missing": "Refund", "feeling": 1} and response.finished
