@@ -1,4 +1,5 @@
-"""`GET /v1/drivers`: which rated attributes of a survey move its outcome (NPS or a CSAT/rating score) most.
+"""`GET /v1/drivers`: which rated attributes of a survey move its outcome (NPS, or a CSAT, CES, rating, success or
+emotion score) most. Success answers count as their stored scores no 0, partly 1, yes 2; emotion as 1-5.
 
 The survey's questions and scales come from the question rollup; the per-response score vectors from the facts
 in one SQL query (one conditional aggregate per question, grouped by response); everything else is numpy.
@@ -31,7 +32,8 @@ from services.metrics_api.sql import one_of
 from shared.auth import Principal
 from shared.errors import invalid
 
-ATTRIBUTE_KINDS = ("rating", "csat", "ces")
+ATTRIBUTE_KINDS = ("rating", "csat", "ces", "success", "emotion")
+KIND_OUTCOMES = ("nps", "success", "emotion")  # `outcome=<kind>`: the survey's most answered question of it
 OUTCOME_KINDS = ("nps", *ATTRIBUTE_KINDS)
 LEVEL = 0.95
 
@@ -69,16 +71,16 @@ async def _questions(session: AsyncSession, ask: Ask) -> list[Question]:
 
 def _pick(outcome: str, questions: list[Question]) -> tuple[Question, list[Question]]:
     """The outcome question (`nps`: the survey's most answered NPS question) and the attributes (422 if none)."""
-    if outcome == "nps":
-        chosen = next((q for q in questions if q.kind == "nps"), None)
-    else:
-        chosen = next((q for q in questions if q.key == outcome), None)
+    chosen = next((q for q in questions if q.key == outcome), None)
+    if outcome in KIND_OUTCOMES and (outcome == "nps" or chosen is None):
+        chosen = next((q for q in questions if q.kind == outcome), None)
     if chosen is None:
         raise invalid("outcome", f"no {outcome!r} answers of this survey in scope", "unknown_outcome")
     attributes = [q for q in questions if q.kind in ATTRIBUTE_KINDS and q.key != chosen.key]
     attributes.sort(key=lambda q: q.key)
     if not attributes:
-        raise invalid("outcome", "the survey has no rated (rating, CSAT, CES) answers in scope", "no_attributes")
+        message = "the survey has no rated (rating, CSAT, CES, success, emotion) answers in scope"
+        raise invalid("outcome", message, "no_attributes")
     return chosen, attributes
 
 
@@ -116,7 +118,9 @@ def _described(attributes: list[Question], scores: Scores) -> list[dict[str, Any
     correlations, means = scores.corr()[:-1, -1], scores.mean()
     drivers = []
     for j, question in enumerate(attributes):
-        top2 = 100.0 * float(scores.counts @ (scores.values[:, j] >= question.scale_max - 1)) / scores.n
+        # success has three points: its "top box" is `yes` alone, not yes and partly
+        top = question.scale_max if question.kind == "success" else question.scale_max - 1
+        top2 = 100.0 * float(scores.counts @ (scores.values[:, j] >= top)) / scores.n
         item = {"question": question.key, "kind": question.kind, "correlation": _number(correlations[j])}
         item |= {"weight_pct": None, "weight_ci": None, "overlaps_next": None}
         drivers.append(item | {"mean": float(means[j]), "top2_pct": top2})

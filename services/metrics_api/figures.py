@@ -13,11 +13,20 @@ from services.metrics_api import inference
 
 BELOW_MIN_SAMPLE = "below_min_sample"
 SIGNIFICANCE = 0.05
-DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {
+    "nps": (0, 10),
+    "csat": (1, 5),
+    "ces": (1, 7),
+    "rating": (1, 5),
+    "emotion": (1, 5),
+    "emotion_positive": (1, 5),
+    "success": (0, 2),
+}
+DEFAULT_PARTLY_WEIGHT = 0.5
 # What an anonymous (employee) answer below the minimum sample hides besides its value: every count.
 COUNTS = (
     *("n", "promoters", "passives", "detractors", "satisfied", "top_box", "top2_box", "easy"),
-    *("completed", "delivered", "histogram"),
+    *("completed", "delivered", "histogram", "yes", "partly", "no", "positive", "negative"),
 )
 
 
@@ -129,6 +138,60 @@ def rating_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     return figures
 
 
+def emotion_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """Emotion (1-5): the mean with its t interval; % positive (4-5) and % negative (1-2); histogram."""
+    figures, h, _ = _scale_figures(sample, "emotion")
+    n, positive, negative = figures["n"], h[4] + h[5], h[1] + h[2]
+    figures.update(positive=positive, negative=negative, positive_pct=None, negative_pct=None)
+    if _below(figures, n, min_sample):
+        return figures
+    _mean_figures(figures, h)
+    figures.update(positive_pct=100.0 * positive / n, negative_pct=100.0 * negative / n)
+    return figures
+
+
+def positive_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
+    """Emotion as a share: % positive (4-5 of 1-5) with its Wilson interval (the scorecard's headline)."""
+    h = sample.counts
+    n, positive = sum(h[1:6]), h[4] + h[5]
+    figures: dict[str, Any] = {"value": None, "n": n, "ci": None, "positive": positive}
+    if _below(figures, n, min_sample):
+        return figures
+    low_p, high_p = inference.wilson(positive, n)
+    figures.update(value=100.0 * positive / n, ci=_interval(100.0 * low_p, 100.0 * high_p))
+    return figures
+
+
+def success_scores(sample: Sample, weight: float) -> list[tuple[float, int]]:
+    """The per-response success scores and their counts: yes 1, partly `weight`, no 0 (facts store 2, 1, 0)."""
+    h = sample.counts
+    return [(1.0, h[2]), (weight, h[1]), (0.0, h[0])]
+
+
+def success_figures(sample: Sample, min_sample: int, weight: float = DEFAULT_PARTLY_WEIGHT) -> dict[str, Any]:
+    """Success rate = 100·(yes + w·partly)/n. Interval: Wilson when w is 0 or 1 (each answer is a success or
+    not), else the t interval of the per-response scores 1 / w / 0, clipped to 0..100."""
+    h = sample.counts
+    no, partly, yes = h[0], h[1], h[2]
+    n = yes + partly + no
+    figures: dict[str, Any] = {"value": None, "n": n, "ci": None, "yes": yes, "partly": partly, "no": no}
+    figures.update(yes_pct=None, partly_pct=None, no_pct=None, partly_weight=weight, interval_method=None)
+    if _below(figures, n, min_sample):
+        return figures
+    figures.update(yes_pct=100.0 * yes / n, partly_pct=100.0 * partly / n, no_pct=100.0 * no / n)
+    figures["value"] = 100.0 * (yes + weight * partly) / n
+    if weight in (0.0, 1.0):
+        low_p, high_p = inference.wilson(yes + int(weight) * partly, n)
+        figures.update(ci=_interval(100.0 * low_p, 100.0 * high_p), interval_method="wilson")
+        return figures
+    mean, variance = inference.weighted_mean_and_variance(success_scores(sample, weight))
+    if variance is not None:
+        low, high = inference.t_interval(mean, variance, n)
+        figures["ci"] = _interval(max(0.0, 100.0 * low), min(100.0, 100.0 * high))
+    figures["interval_method"] = "t"
+    return figures
+
+
 def rate_figures(sample: Sample, min_sample: int) -> dict[str, Any]:
     """Response rate: completed over delivered invitations, in percent, with its Wilson interval."""
     completed, delivered = sample.counts[0], sample.counts[1]
@@ -146,6 +209,9 @@ FIGURES = {
     "csat": csat_figures,
     "ces": ces_figures,
     "rating": rating_figures,
+    "emotion": emotion_figures,
+    "emotion_positive": positive_figures,
+    "success": success_figures,
     "response_rate": rate_figures,
 }
 
@@ -155,9 +221,20 @@ def sample_n(metric: str, sample: Sample) -> int:
     return sample.counts[1] if metric == "response_rate" else sum(sample.counts)
 
 
-def figures_of(metric: str, sample: Sample, min_sample: int, *, anonymous: bool = False) -> dict[str, Any]:
-    """The figures of `metric` for `sample`; `anonymous` (employees): below the minimum sample, no counts either."""
-    figures = FIGURES[metric](sample, min_sample)
+def figures_of(
+    metric: str,
+    sample: Sample,
+    min_sample: int,
+    *,
+    anonymous: bool = False,
+    partly_weight: float = DEFAULT_PARTLY_WEIGHT,
+) -> dict[str, Any]:
+    """The figures of `metric` for `sample`; `anonymous` (employees): below the minimum sample, no counts either.
+    `partly_weight` is what a `partly` answer counts for in the success rate."""
+    if metric == "success":
+        figures = success_figures(sample, min_sample, partly_weight)
+    else:
+        figures = FIGURES[metric](sample, min_sample)
     if anonymous and figures.get("reason") == BELOW_MIN_SAMPLE:
         figures.update({name: None for name in COUNTS if name in figures})
     return figures
@@ -168,13 +245,26 @@ def _nps_triple(sample: Sample) -> tuple[int, int, int]:
     return h[9] + h[10], sum(h[:7]), sum(h)
 
 
-def _p_value(metric: str, first: Sample, second: Sample) -> float | None:
+def _success_p_value(first: Sample, second: Sample, weight: float) -> float | None:
+    """The proportion test when w is 0 or 1; else Welch's t test of the per-response scores 1 / w / 0."""
+    if weight in (0.0, 1.0):
+        hits = [(s.counts[2] + int(weight) * s.counts[1], sum(s.counts[:3])) for s in (first, second)]
+        return inference.proportion_test(hits[0][0], hits[0][1], hits[1][0], hits[1][1])
+    (m_1, v_1), (m_2, v_2) = (inference.weighted_mean_and_variance(success_scores(s, weight)) for s in (first, second))
+    if v_1 is None or v_2 is None:
+        return None
+    return inference.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
+
+
+def _p_value(metric: str, first: Sample, second: Sample, weight: float) -> float | None:
     if metric == "nps":
         return inference.nps_test(_nps_triple(first), _nps_triple(second))
     if metric == "response_rate":
         return inference.proportion_test(first.counts[0], first.counts[1], second.counts[0], second.counts[1])
+    if metric == "success":
+        return _success_p_value(first, second, weight)
     high = (first.scale or DEFAULT_SCALES[metric])[1]
-    if metric == "csat":
+    if metric in ("csat", "emotion_positive"):
         ones = [(s.counts[high] + s.counts[high - 1], sum(s.counts)) for s in (first, second)]
         return inference.proportion_test(ones[0][0], ones[0][1], ones[1][0], ones[1][1])
     (m_1, v_1), (m_2, v_2) = inference.mean_and_variance(first.counts), inference.mean_and_variance(second.counts)
@@ -183,17 +273,20 @@ def _p_value(metric: str, first: Sample, second: Sample) -> float | None:
     return inference.welch_test((m_1, v_1, sum(first.counts)), (m_2, v_2, sum(second.counts)))
 
 
-def comparison(metric: str, first: Sample, second: Sample, min_sample: int) -> dict[str, Any]:
+def comparison(
+    metric: str, first: Sample, second: Sample, min_sample: int, *, partly_weight: float = DEFAULT_PARTLY_WEIGHT
+) -> dict[str, Any]:
     """`change`, `p_value` and `significant` of `first` against `second` (tested only when both have a value).
 
     NPS: z = (NPS₁ - NPS₂)/sqrt(SE'₁² + SE'₂²) with the adjusted-Wald SEs; CSAT and response rate: the pooled
-    two-proportion z test; CES: Welch's t test. Significant at p < 0.05, both n at least the minimum sample.
+    two-proportion z test (success too when partly counts 0 or 1, emotion's % positive); CES, rating, emotion and
+    success with another partly weight: Welch's t test. Significant at p < 0.05, both n at least the minimum sample.
     """
-    value_1 = figures_of(metric, first, min_sample)["value"]
-    value_2 = figures_of(metric, second, min_sample)["value"]
+    value_1 = figures_of(metric, first, min_sample, partly_weight=partly_weight)["value"]
+    value_2 = figures_of(metric, second, min_sample, partly_weight=partly_weight)["value"]
     if value_1 is None or value_2 is None:
         return {"change": None, "p_value": None, "significant": False}
-    p_value = _p_value(metric, first, second)
+    p_value = _p_value(metric, first, second, partly_weight)
     return {
         "change": value_1 - value_2,
         "p_value": p_value,

@@ -57,6 +57,15 @@ def mean_and_variance(histogram: Sequence[int]) -> tuple[float, float | None]:
     return mean, sum(count * (score - mean) ** 2 for score, count in enumerate(histogram)) / (n - 1)
 
 
+def weighted_mean_and_variance(scores: Sequence[tuple[float, int]]) -> tuple[float, float | None]:
+    """Mean and sample variance (n - 1) of scores given as (score, count) pairs; variance None for n < 2."""
+    n = sum(count for _, count in scores)
+    mean = sum(score * count for score, count in scores) / n
+    if n < 2:
+        return mean, None
+    return mean, sum(count * (score - mean) ** 2 for score, count in scores) / (n - 1)
+
+
 def t_two_sided_p(t: float, df: float) -> float:
     """P(|T| ≥ |t|) for Student's t with `df` degrees of freedom (df may be fractional, as Welch's is)."""
     return float(2.0 * student_t.sf(abs(t), df))

@@ -35,7 +35,17 @@ STATES: Table = ResponseState.__table__  # type: ignore[attr-defined]
 INVITATIONS: Table = InvitationFact.__table__  # type: ignore[attr-defined]
 ERASED: Table = ErasedContact.__table__  # type: ignore[attr-defined]
 # The scored kinds and their default scales (survey_api always sends the scale; the default is a fallback).
-SCORED_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+SCORED_SCALES: dict[str, tuple[int, int]] = {
+    "nps": (0, 10),
+    "csat": (1, 5),
+    "ces": (1, 7),
+    "rating": (1, 5),
+    "emotion": (1, 5),
+}
+# A success answer is stored as a score on a 0-2 scale, so it rolls up into histograms like every other:
+# no = 0, partly = 1, yes = 2 (h0 = no, h1 = partly, h2 = yes). The metric weighs partly by `partly_weight`.
+SUCCESS_SCORES: dict[str, int] = {"no": 0, "partly": 1, "yes": 2}
+SUCCESS_SCALE = (0, 2)
 DELIVERED_OR_LATER = frozenset({"delivered", "opened", "displayed", "started", "completed"})
 INVITATION_TIMES = ("invited_at", "sent_at", "delivered_at", "completed_at", "bounced_at")
 CHUNK = 1000
@@ -162,6 +172,10 @@ def facts_of(
                 answer = {"question": question.key, "survey_version": data.survey_version, "kind": question.kind}
                 answer |= {"scale_min": low, "scale_max": high, "score": value}
                 scores.append(context | answer)
+        elif question.kind == "success" and isinstance(value, str) and value in SUCCESS_SCORES:
+            answer = {"question": question.key, "survey_version": data.survey_version, "kind": "success"}
+            answer |= {"scale_min": SUCCESS_SCALE[0], "scale_max": SUCCESS_SCALE[1], "score": SUCCESS_SCORES[value]}
+            scores.append(context | answer)
         elif question.kind == "reasons" and isinstance(value, list):
             codes = dict.fromkeys(v for v in value if isinstance(v, str) and 0 < len(v) <= 40)
             common = {k: v for k, v in context.items() if k not in ("contact_id", "attributes")}

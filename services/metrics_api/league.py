@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, func
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complement
-from services.metrics_api.figures import Sample, comparison, sample_n
+from services.metrics_api.figures import Sample, sample_n
 from services.metrics_api.models import HISTOGRAM_COLUMNS
 from services.metrics_api.period import Period
 from services.metrics_api.queries import Row, Split, _aggregate, _rollup_period, needs_facts
@@ -108,7 +108,7 @@ async def league_table(
     samples = await _unit_samples(session, ctx, period, depth)
     groups = []
     for key, sample in samples.items():
-        tested = comparison(ctx.metric, sample, _rest(total, sample), ctx.min_sample)
+        tested = ctx.compare(sample, _rest(total, sample))
         above = tested["significant"] and (tested["change"] or 0.0) > 0
         below = tested["significant"] and (tested["change"] or 0.0) < 0
         groups.append({"key": key, **ctx.figures(sample), "significantly_above": above, "significantly_below": below})

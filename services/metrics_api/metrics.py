@@ -12,7 +12,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api.anonymity import PROTECTS_SMALL_GROUP, protect_complement
 from services.metrics_api.catalog import SurveyInfo, check_request, invitation_population, survey_catalog
-from services.metrics_api.figures import BELOW_MIN_SAMPLE, Sample, comparison, figures_of, sample_n
+from services.metrics_api.figures import (
+    BELOW_MIN_SAMPLE,
+    DEFAULT_PARTLY_WEIGHT,
+    Sample,
+    comparison,
+    figures_of,
+    sample_n,
+)
 from services.metrics_api.labels import FOLDED, GroupNames, group_names, in_org_order, label_groups
 from services.metrics_api.league import check_depth, league_table
 from services.metrics_api.models import OrgSettingsRow
@@ -53,6 +60,7 @@ class MetricRequest:
     goal: Goal = field(default_factory=Goal)
     depth: int | None = None
     catalog: SurveyClient | None = None  # survey_api's catalog: group labels, journeys and stages
+    partly_weight: float = DEFAULT_PARTLY_WEIGHT  # success: what a `partly` answer counts for
 
 
 @dataclass(frozen=True)
@@ -66,6 +74,7 @@ class Context:
     fetch: Fetch
     split_by: str | None = None
     fold: dict[str, str] = field(default_factory=dict)  # journey/stage groups: each touchpoint's group key
+    partly_weight: float = DEFAULT_PARTLY_WEIGHT
 
     @property
     def anonymous(self) -> bool:
@@ -74,7 +83,13 @@ class Context:
 
     def figures(self, sample: Sample) -> dict[str, Any]:
         """The figures of one sample (anonymous ones without counts below the minimum sample)."""
-        return figures_of(self.metric, sample, self.min_sample, anonymous=self.anonymous)
+        return figures_of(
+            self.metric, sample, self.min_sample, anonymous=self.anonymous, partly_weight=self.partly_weight
+        )
+
+    def compare(self, first: Sample, second: Sample) -> dict[str, Any]:
+        """`change`, `p_value` and `significant` of one sample against another."""
+        return comparison(self.metric, first, second, self.min_sample, partly_weight=self.partly_weight)
 
 
 def resolve_scope(principal: Principal, unit: str | None) -> Scope:
@@ -118,7 +133,7 @@ def _check_rate_options(request: MetricRequest, segments: bool) -> None:
 def _mixed_scales(metric: str, rows: Iterable[Row]) -> None:
     """422 when CSAT or CES answers on different scales would be combined into one number."""
     scales = sorted({row.scale for row in rows if row.scale is not None and any(row.counts)})
-    if metric in ("csat", "ces", "rating") and len(scales) > 1:
+    if metric in ("csat", "ces", "rating") and len(scales) > 1:  # emotion (1-5) and success (0-2) have one
         shown = ", ".join(f"{low}-{high}" for low, high in scales)
         message = f"{metric} answers on different scales ({shown}) cannot be combined: filter by question or survey_id"
         raise Unprocessable(message, errors=[FieldError(field="question", message=message, code="mixed_scales")])
@@ -154,7 +169,7 @@ async def _grouped(
 def _with_previous(ctx: Context, figures: dict[str, Any], current: Sample, previous: Sample) -> dict[str, Any]:
     before = ctx.figures(previous)
     figures["previous"] = {"value": before["value"], "n": before["n"]}
-    return figures | comparison(ctx.metric, current, previous, ctx.min_sample)
+    return figures | ctx.compare(current, previous)
 
 
 def _value_order(group: dict[str, Any]) -> tuple[bool, float, bool, str]:
@@ -254,7 +269,7 @@ async def _segments(ctx: Context, period: Period, compare: str) -> tuple[list[di
     samples = await _grouped(ctx, period, f"attr.{key}", replace(ctx.filters, attrs=attrs))
     first, second = (samples.get(v, Sample.empty(ctx.metric)) for v in values)
     segments = [{"key": v, "label": v, **ctx.figures(s)} for v, s in zip(values, (first, second), strict=True)]
-    return segments, comparison(ctx.metric, first, second, ctx.min_sample)
+    return segments, ctx.compare(first, second)
 
 
 def _fetcher(session: AsyncSession, metric: str, scope: Scope, catalog: dict[str, SurveyInfo] | None) -> Fetch:
@@ -331,6 +346,7 @@ async def metric_answer(
     names = await group_names(request.catalog, principal, request.group_by)
     fold = names.fold if names is not None else {}
     ctx = Context(metric, scope, request.filters, settings.min_sample, fetch, request.group_by, fold)
+    ctx = replace(ctx, partly_weight=request.partly_weight)
     head = {"metric": metric, "period": period.describe(), "unit": request.unit, "min_sample": settings.min_sample}
     head["audience"] = request.filters.audience
     if request.interval:

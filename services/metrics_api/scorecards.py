@@ -1,5 +1,7 @@
 """Scorecards: NPS, CSAT and CES of the last days against the period before, a 12-week NPS trend, targets,
-the response count and the top reasons of a unit (or the org) - four queries, all on rollups.
+the response count and the top reasons of a unit (or the org) - four queries, all on rollups. Beside effort
+(CES) stand the other two components of an experience: success (the success rate, partly counted 0.5) and
+emotion (its headline is % positive, 4-5 of 1-5, with a Wilson interval; its mean is given too).
 
 CSAT and CES answers on several scales are never mixed: a scorecard reports the most answered scale of each
 (and says which); the metrics endpoint answers any other scale when asked for its question or survey.
@@ -32,7 +34,10 @@ from services.metrics_api.to_target import TARGET_METRICS, to_target
 from shared.auth import Principal
 from shared.org_settings import load_org_settings
 
-KINDS = ("nps", "csat", "ces")
+KINDS = ("nps", "csat", "ces", "success", "emotion")
+TARGET_KINDS = ("nps", "csat", "ces", "success")  # an emotion target is a mean; the scorecard shows % positive
+# What the scorecard shows of each kind (emotion: its share of positive answers).
+MEASURES = {"emotion": "emotion_positive"}
 TREND_WEEKS = 12
 TOP_REASONS = 5
 KindRow = tuple[str, dt.date, tuple[int, int], list[int]]
@@ -77,20 +82,35 @@ def _metric(
     target: Target | None,
     anonymous: bool,
 ) -> dict[str, Any]:
-    scale = _main_scale(rows, kind)
+    scale, measure = _main_scale(rows, kind), MEASURES.get(kind, kind)
     current, previous = (_sample(rows, kind, scale, p.first, p.last) for p in periods)
-    now = figures_of(kind, current, min_sample, anonymous=anonymous)
-    before = figures_of(kind, previous, min_sample, anonymous=anonymous)
+    now = figures_of(measure, current, min_sample, anonymous=anonymous)
+    before = figures_of(measure, previous, min_sample, anonymous=anonymous)
     entry = {"value": now["value"], "n": now["n"], "ci": now["ci"]}
     entry["previous"] = {"value": before["value"], "n": before["n"]}
-    entry |= comparison(kind, current, previous, min_sample)
-    if kind != "nps":
+    entry |= comparison(measure, current, previous, min_sample)
+    if kind in ("csat", "ces"):
         entry |= {"scale_min": now["scale_min"], "scale_max": now["scale_max"]}
+    if kind == "emotion":
+        entry["mean"] = figures_of(kind, current, min_sample, anonymous=anonymous)["mean"]
     if target is not None:
         entry["target"] = {"value": target.value, "met": None if now["value"] is None else now["value"] >= target.value}
         if kind in TARGET_METRICS:
             entry["target"]["to_target"] = to_target(kind, now, target=target.value, on="value", source="saved")
     return entry
+
+
+def experience_line(success: float | None, effort: float | None, emotion: float | None) -> str:
+    """The three components in one line, as a manager reads them: `success 82 %, effort 5.6, emotion 71 %
+    positive` (`n/a` for a part below the minimum sample)."""
+
+    def shown(value: float | None, pattern: str) -> str:
+        return "n/a" if value is None else pattern.format(value)
+
+    return (
+        f"success {shown(success, '{:.0f} %')}, effort {shown(effort, '{:.1f}')}, "
+        f"emotion {shown(emotion, '{:.0f} % positive')}"
+    )
 
 
 def _trend(rows: list[KindRow], last: dt.date, min_sample: int, anonymous: bool) -> list[dict[str, Any]]:
@@ -150,10 +170,13 @@ async def _figures(
     targets: dict[str, Target] = {}
     if len(scope.roots) == 1:  # a target belongs to one scope: none for several units at once
         unit = scope.roots[0] or None
-        targets = await active_targets(session, org=scope.org, metrics=KINDS, unit=unit, filters=who, day=current.last)
+        targets = await active_targets(
+            session, org=scope.org, metrics=TARGET_KINDS, unit=unit, filters=who, day=current.last
+        )
     body: dict[str, Any] = {"responses": await _responses(session, scope, who, current)}
     for kind in KINDS:
         body[kind] = _metric(rows, kind, periods, min_sample, targets.get(kind), anonymous)
+    body["experience"] = experience_line(body["success"]["value"], body["ces"]["value"], body["emotion"]["value"])
     body["trend"] = _trend(rows, current.last, min_sample, anonymous)
     nps = _sample(rows, "nps", None, current.first, current.last).counts
     body["top_reasons"] = await _top_reasons(session, scope, who, current, nps, min_sample)

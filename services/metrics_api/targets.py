@@ -24,6 +24,8 @@ VALUE_RANGES: dict[str, tuple[float, float]] = {
     "csat": (0.0, 100.0),
     "ces": (0.0, 10.0),
     "rating": (0.0, 10.0),
+    "success": (0.0, 100.0),
+    "emotion": (1.0, 5.0),
     "response_rate": (0.0, 100.0),
 }
 

@@ -4,7 +4,9 @@ NPS: `detractor→promoter` ⌈(T - NPS)·n/200⌉, `passive→promoter` and `de
 CSAT (and any metric with a histogram and a scale): `below→satisfied` ⌈T·n/100 - satisfied⌉, or with
 `target_on=top_box` the point below the top into the top, ⌈T·n/100 - top⌉. Rating: its value is a mean score, so
 a `value` target is a mean: the point below the top into the top ⌈T·n - Σscores⌉, the lowest point into the top
-⌈(T·n - Σscores)/(top - lowest)⌉; `top_box` as for CSAT. A move that needs more answers than exist is None; a met
+⌈(T·n - Σscores)/(top - lowest)⌉; `top_box` as for CSAT; emotion's value is a mean on 1-5, moved the same way.
+Success (100·(yes + w·partly)/n): with gap = T·n/100 - (yes + w·partly), `no→yes` ⌈gap⌉, `partly→yes`
+⌈gap/(1 - w)⌉, `no→partly` ⌈gap/w⌉. A move that needs more answers than exist (or closes nothing) is None; a met
 target needs 0. Counts use exact fractions, so 30 % of 10 answers is 3, never 4.
 """
 
@@ -22,7 +24,8 @@ from services.metrics_api.queries import Filters, Scope
 from services.metrics_api.references import active_targets
 from shared.errors import invalid
 
-TARGET_METRICS = ("nps", "csat", "rating")  # the metrics whose moves are defined
+TARGET_METRICS = ("nps", "csat", "rating", "success", "emotion")  # the metrics whose moves are defined
+MEAN_METRICS = ("rating", "emotion")  # a `value` target is a mean score
 ON = ("value", "top_box")
 
 
@@ -34,10 +37,13 @@ class Goal:
     on: str | None = None
 
 
-def _count(gap: Fraction, per_answer: int, available: int) -> int | None:
-    """Answers to move when each closes `per_answer` of the gap: 0 if none is missing, None if too few exist."""
+def _count(gap: Fraction, per_answer: int | Fraction, available: int) -> int | None:
+    """Answers to move when each closes `per_answer` of the gap: 0 if none is missing, None if too few exist
+    (or when the move closes nothing)."""
     if gap <= 0:
         return 0
+    if per_answer <= 0:
+        return None
     needed = math.ceil(gap / per_answer)
     return needed if needed <= available else None
 
@@ -81,13 +87,29 @@ def mean_moves(target: float, histogram: dict[str, int], low: int, top: int) -> 
     return gap <= 0, moves
 
 
+def success_moves(target: float, figures: dict[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
+    """Whether a success-rate target is met, and the moves that would each reach it alone: no→yes closes 1 of
+    the gap (in answers), partly→yes 1 - w, no→partly w (w = the partly weight)."""
+    yes, partly, no, weight = figures["yes"], figures["partly"], figures["no"], Fraction(str(figures["partly_weight"]))
+    n = yes + partly + no
+    gap = Fraction(str(target)) * n / 100 - (yes + weight * partly)
+    moves = [
+        _move("no", "yes", _count(gap, 1, no)),
+        _move("partly", "yes", _count(gap, 1 - weight, partly)),
+        _move("no", "partly", _count(gap, weight, no)),
+    ]
+    return gap <= 0, moves
+
+
 def to_target(metric: str, figures: dict[str, Any], *, target: float, on: str, source: str) -> dict[str, Any]:
     """The `to_target` field of an answer's figures (nps, or csat/rating: `histogram`, `scale_min`, `scale_max`).
 
     While the value is null (below the minimum sample) nothing is said: `met` and every count are None."""
     if metric == "nps":
         met, moves = nps_moves(target, figures["promoters"], figures["passives"], figures["detractors"])
-    elif metric == "rating" and on == "value":
+    elif metric == "success":
+        met, moves = success_moves(target, figures)
+    elif metric in MEAN_METRICS and on == "value":
         met, moves = mean_moves(target, figures["histogram"], figures["scale_min"], figures["scale_max"])
     else:
         met, moves = scale_moves(target, figures["histogram"], figures["scale_max"], on)
@@ -104,12 +126,15 @@ def _check(metric: str, goal: Goal) -> None:
     if goal.target is None:
         return
     if metric not in TARGET_METRICS:
-        raise invalid("target", f"{metric} has no moves towards a target (nps, csat and rating do)", "not_applicable")
-    if goal.on == "top_box" and metric == "nps":
+        message = f"{metric} has no moves towards a target (nps, csat, rating, success and emotion do)"
+        raise invalid("target", message, "not_applicable")
+    if goal.on == "top_box" and metric not in ("csat", "rating"):
         raise invalid("target_on", "top_box applies to csat and rating", "not_applicable")
     low, high = -100.0 if metric == "nps" else 0.0, 100.0
     if metric == "rating" and goal.on != "top_box":
         high = 10.0  # a mean score (the top box is a percentage)
+    if metric == "emotion":
+        low, high = 1.0, 5.0  # a mean score on 1-5
     if not low <= goal.target <= high:
         raise invalid("target", f"a {metric} target lies within {low:g}..{high:g}", "out_of_range")
 

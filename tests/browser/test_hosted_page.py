@@ -134,14 +134,16 @@ class Invited:
     url: str
 
 
-def invite(server: Server, locale: str) -> Invited:
-    """Unit, touchpoint, NPS+ survey and contact through the API; the invitation row written directly."""
+def invite(server: Server, locale: str, survey_body: dict[str, Any] | None = None) -> Invited:
+    """Unit, touchpoint, survey (NPS+ unless told) and contact through the API; the invitation row written
+    directly."""
     api, unit = server.api, f"store-{new_id('u')[-8:].lower()}"
     _created(api.post("/v1/units", json={"path": unit, "name": unit}))
     touchpoint = _created(
         api.post("/v1/touchpoints", json={"name": f"Delivery {unit}", "journey": "purchase", "stage": "fulfil"})
     )
-    survey = _created(api.post("/v1/surveys", json={**NPS_PLUS, "touchpoint_id": touchpoint["id"]}))
+    body = {**(survey_body or NPS_PLUS), "touchpoint_id": touchpoint["id"]}
+    survey = _created(api.post("/v1/surveys", json=body))
     _created(api.post(f"/v1/surveys/{survey['id']}/publish"))
     contact_body = {"external_id": new_id("ext"), "email": "ann@example.com", "locale": locale, "unit": unit}
     contact = _created(api.post("/v1/contacts", json=contact_body))

@@ -50,6 +50,7 @@ class TestRead:
             "scale_min": 0,
             "scale_max": 10,
             "scale_labels": {"low": "Überhaupt nicht wahrscheinlich", "high": "Äußerst wahrscheinlich"},
+            "point_labels": None,
             "options": None,
             "allow_other": False,
             "other_key": None,

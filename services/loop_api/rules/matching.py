@@ -17,6 +17,7 @@ from services.loop_api.rules.schemas import (
     ReasonCondition,
     RulePublic,
     ScoreCondition,
+    SuccessCondition,
     WordsCondition,
     priority_rank,
 )
@@ -85,6 +86,16 @@ def _score_holds(condition: ScoreCondition, response: ResponseData) -> bool:
     return any(is_score(s) and _compare(s, condition.op, condition.value) for s in scores)
 
 
+def _success_holds(condition: SuccessCondition, response: ResponseData) -> bool:
+    for question in response.questions:
+        if question.kind != "success" or condition.question_key not in (None, question.key):
+            continue
+        answer = response.answers.get(question.key)
+        if isinstance(answer, str) and condition.holds(answer):
+            return True
+    return False
+
+
 def _reason_holds(condition: ReasonCondition, response: ResponseData) -> bool:
     for question in response.questions:
         if question.kind != "reasons" or condition.question_key not in (None, question.key):
@@ -111,6 +122,8 @@ def condition_holds(condition: Condition, response: ResponseData) -> bool:
     """Whether one condition is true of the response."""
     if isinstance(condition, ScoreCondition):
         return _score_holds(condition, response)
+    if isinstance(condition, SuccessCondition):
+        return _success_holds(condition, response)
     if isinstance(condition, ReasonCondition):
         return _reason_holds(condition, response)
     return _words_hold(condition, response)

@@ -12,7 +12,8 @@ from shared.schemas.common import Name, UnitPath
 Priority = Literal["low", "normal", "high", "urgent"]
 PRIORITIES: tuple[Priority, ...] = ("low", "normal", "high", "urgent")
 ScoreOp = Literal["<", "<=", ">", ">=", "=="]
-QuestionKind = Literal["nps", "csat", "ces", "rating"]
+QuestionKind = Literal["nps", "csat", "ces", "rating", "emotion"]
+SuccessCode = Literal["yes", "partly", "no"]
 Audience = Literal["customers", "employees"]
 Purpose = Literal["standard", "followup"]
 
@@ -52,6 +53,33 @@ class ScoreCondition(BaseModel):
         return self
 
 
+class SuccessCondition(BaseModel):
+    """A success answer (did the customer get done what they came for?) is, or is not, one of yes, partly, no:
+    `{"type": "success", "op": "==", "value": "no"}` opens a case for every customer who did not. Any success
+    question unless `question_key` names one."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: Literal["success"] = "success"
+    op: Literal["==", "!=", "in"]
+    value: SuccessCode | list[SuccessCode]
+    question_key: QuestionKey | None = None
+
+    @model_validator(mode="after")
+    def _value_fits_op(self) -> SuccessCondition:
+        if (self.op == "in") != isinstance(self.value, list):
+            raise ValueError("`in` takes a list of yes, partly, no; `==` and `!=` take one of them")
+        if isinstance(self.value, list) and not self.value:
+            raise ValueError("`in` takes at least one of yes, partly, no")
+        return self
+
+    def holds(self, answer: str) -> bool:
+        """Whether this success answer compares true."""
+        if isinstance(self.value, list):
+            return answer in self.value
+        return (answer == self.value) == (self.op == "==")
+
+
 class ReasonCondition(BaseModel):
     """A reason code is picked in a `reasons` answer (any reasons question unless `question_key` names one)."""
 
@@ -72,7 +100,7 @@ class WordsCondition(BaseModel):
     question_key: QuestionKey | None = None
 
 
-Condition = Annotated[ScoreCondition | ReasonCondition | WordsCondition, Field(discriminator="type")]
+Condition = Annotated[ScoreCondition | SuccessCondition | ReasonCondition | WordsCondition, Field(discriminator="type")]
 
 
 class AttributeRaise(BaseModel):

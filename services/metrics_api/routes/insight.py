@@ -34,7 +34,8 @@ FILTERS_DOC = (
     "/drivers",
     response_model=DriversAnswer,
     response_model_exclude_unset=True,
-    description="Key drivers: Johnson's relative weights of the survey's rated attributes (rating, CSAT, CES) on"
+    description="Key drivers: Johnson's relative weights of the survey's rated attributes (rating, CSAT, CES,"
+    " success as no 0 / partly 1 / yes 2, emotion 1-5) on"
     " the outcome, in % of R², with bootstrap intervals, correlations, means, top-2-box and the priority quadrant;"
     " over the responses that answered the outcome and every attribute. Below n = 50 + 8·m: correlations only."
     + FILTERS_DOC,
@@ -44,7 +45,11 @@ async def get_drivers(
     session: SessionDep,
     asked: Asked,
     outcome: Annotated[
-        QuestionKey, Query(description="`nps` (the survey's NPS question) or a CSAT/rating/CES question key")
+        QuestionKey,
+        Query(
+            description="`nps`, `success` or `emotion` (the survey's most answered question of that kind), or a"
+            " CSAT/rating/CES/success/emotion question key"
+        ),
     ] = "nps",
 ) -> dict[str, Any]:
     """Key drivers of an outcome (NPS or a question's score) among the survey's rated attributes."""

@@ -1,4 +1,4 @@
-"""`/v1/metrics/{nps|csat|ces|rating|response_rate}`: a metric with its sample size and uncertainty (`metrics:read`)."""
+"""`/v1/metrics/{nps|csat|ces|rating|success|emotion|response_rate}`: a metric with its uncertainty (`metrics:read`)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 
 from services.metrics_api import metrics
+from services.metrics_api.figures import DEFAULT_PARTLY_WEIGHT
 from services.metrics_api.metrics import MetricRequest
 from services.metrics_api.period import BOUND_DESCRIPTION
 from services.metrics_api.queries import Filters
@@ -16,11 +17,13 @@ from services.metrics_api.schemas import (
     Audience,
     CesAnswer,
     CsatAnswer,
+    EmotionAnswer,
     NpsAnswer,
     OpaqueId,
     QuestionKey,
     RateAnswer,
     RatingAnswer,
+    SuccessAnswer,
 )
 from services.metrics_api.themes.schemas import ThemeCode
 from services.metrics_api.to_target import Goal
@@ -44,8 +47,8 @@ MAX_ATTR_VALUE = 500
 GROUP_PATTERN = rf"^(unit|touchpoint|journey|stage|channel|survey|attr\.{ATTR_KEY})$"
 COMPARE_PATTERN = rf"^(previous|attr\.{ATTR_KEY}:[^,:]{{1,{MAX_ATTR_VALUE}}},[^,:]{{1,{MAX_ATTR_VALUE}}})$"
 TARGET_DOC = (
-    "nps, csat, rating: `to_target` says how many answers must move to reach this value (default: the scope's saved"
-    " target)"
+    "nps, csat, rating, success, emotion: `to_target` says how many answers must move to reach this value"
+    " (default: the scope's saved target)"
 )
 DEPTH_DOC = (
     "With group_by=unit: rank every unit at this depth of the tree (3: emea/de/berlin-01), with rank, percentile"
@@ -204,6 +207,46 @@ async def get_ces(principal: Reader, session: SessionDep, asked: Asked) -> dict[
 async def get_rating(principal: Reader, session: SessionDep, asked: AskedRating) -> dict[str, Any]:
     """A rating question: the mean score with its t interval, top box and top-2-box percentages and histogram."""
     return await metrics.metric_answer(session=session, principal=principal, metric="rating", request=asked)
+
+
+PARTLY_WEIGHT_DOC = (
+    "What a `partly` answer counts for in the success rate, 0..1 (default 0.5): 0 counts only yes, 1 counts partly"
+    " as yes"
+)
+
+
+@router.get(
+    "/success",
+    response_model=SuccessAnswer,
+    response_model_exclude_unset=True,
+    description=_doc(
+        "Success: 100·(yes + w·partly)/n with w = `partly_weight` (default 0.5), the counts and shares of yes, partly"
+        " and no; the Wilson interval when w is 0 or 1, else the t interval of the per-response scores 1 / w / 0."
+    ),
+)
+async def get_success(
+    principal: Reader,
+    session: SessionDep,
+    asked: Asked,
+    partly_weight: Annotated[float, Query(ge=0, le=1, description=PARTLY_WEIGHT_DOC)] = DEFAULT_PARTLY_WEIGHT,
+) -> dict[str, Any]:
+    """Success rate: yes plus a weighted partly over all success answers, with counts and interval."""
+    asked = replace(asked, partly_weight=partly_weight)
+    return await metrics.metric_answer(session=session, principal=principal, metric="success", request=asked)
+
+
+@router.get(
+    "/emotion",
+    response_model=EmotionAnswer,
+    response_model_exclude_unset=True,
+    description=_doc(
+        "Emotion (1 very negative … 5 very positive): the mean score with its t interval, percent positive (4-5),"
+        " percent negative (1-2) and histogram."
+    ),
+)
+async def get_emotion(principal: Reader, session: SessionDep, asked: Asked) -> dict[str, Any]:
+    """Emotion: the mean score with its t interval, percent positive (4-5) and negative (1-2), histogram."""
+    return await metrics.metric_answer(session=session, principal=principal, metric="emotion", request=asked)
 
 
 @router.get(

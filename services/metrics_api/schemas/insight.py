@@ -24,7 +24,7 @@ class Driver(BaseModel):
     """One rated attribute of the survey and how much of the outcome it explains."""
 
     question: str = Field(description="The attribute's question key")
-    kind: str = Field(description="rating, csat or ces")
+    kind: str = Field(description="rating, csat, ces, success (no 0, partly 1, yes 2) or emotion (1-5)")
     weight_pct: float | None = Field(
         default=None, description="Johnson's relative weight in % of R² (all add up to 100); null with correlations"
     )
@@ -37,7 +37,9 @@ class Driver(BaseModel):
     )
     correlation: float | None = Field(description="Pearson correlation with the outcome; null if either is constant")
     mean: float = Field(description="The attribute's mean score over the n responses")
-    top2_pct: float = Field(description="Percent of the n responses in the two highest points of its scale")
+    top2_pct: float = Field(
+        description="Percent of the n responses in the two highest points of its scale (success: `yes` alone)"
+    )
     quadrant: Quadrant | None = Field(
         description="Importance (weight, or correlation with method=correlation) above/below the drivers' mean x "
         "top-2-box above/below the drivers' mean: fix (important, weak), maintain (important, strong), "

@@ -7,6 +7,8 @@ when `value` is null) are left out of answers that did not ask for them.
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from services.metrics_api.schemas.common import Audience, Metric
@@ -120,6 +122,30 @@ class RatingFigures(ScaleFigures):
     top2_box_pct: float | None
 
 
+class SuccessFigures(Figures):
+    """Success: value = 100·(yes + w·partly)/n, w = `partly_weight`; the counts of each answer beside it."""
+
+    yes: int | None
+    partly: int | None
+    no: int | None
+    yes_pct: float | None
+    partly_pct: float | None
+    no_pct: float | None
+    partly_weight: float = Field(description="What a `partly` answer counts for in the value (0..1)")
+    interval_method: Literal["wilson", "t"] | None = Field(
+        description="`wilson` when partly counts 0 or 1; else `t`: the t interval of the per-response scores 1/w/0"
+    )
+
+
+class EmotionFigures(ScaleFigures):
+    """Emotion (1 very negative … 5 very positive): value = the mean score with its t interval."""
+
+    positive: int | None = Field(description="Answers 4 and 5")
+    negative: int | None = Field(description="Answers 1 and 2")
+    positive_pct: float | None
+    negative_pct: float | None
+
+
 class RateFigures(Figures):
     """Response rate in percent: invitations completed over invitations delivered (n)."""
 
@@ -168,6 +194,18 @@ class RatingGroup(RatingFigures, GroupKey):
     """One group of a rating answer."""
 
     trend: list[RatingGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
+
+class SuccessGroup(SuccessFigures, GroupKey):
+    """One group of a success answer."""
+
+    trend: list[SuccessGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
+
+
+class EmotionGroup(EmotionFigures, GroupKey):
+    """One group of an emotion answer."""
+
+    trend: list[EmotionGroup] | None = Field(default=None, description="With group_by and interval: per bucket")
 
 
 class RateGroup(RateFigures, GroupKey):
@@ -226,6 +264,26 @@ class RatingAnswer(RatingFigures, AnswerHead):
 
     groups: list[RatingGroup] | None = None
     segments: list[RatingGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
+
+
+class SuccessAnswer(SuccessFigures, AnswerHead):
+    """`GET /v1/metrics/success`."""
+
+    groups: list[SuccessGroup] | None = None
+    segments: list[SuccessGroup] | None = None
+    target: TargetStatus | None = None
+    benchmark: BenchmarkStatus | None = None
+    to_target: ToTarget | None = None
+
+
+class EmotionAnswer(EmotionFigures, AnswerHead):
+    """`GET /v1/metrics/emotion`."""
+
+    groups: list[EmotionGroup] | None = None
+    segments: list[EmotionGroup] | None = None
     target: TargetStatus | None = None
     benchmark: BenchmarkStatus | None = None
     to_target: ToTarget | None = None

@@ -32,6 +32,7 @@ class ScorecardMetric(BaseModel):
     significant: bool
     scale_min: int | None = Field(default=None, description="CSAT/CES: the scale reported (the most answered one)")
     scale_max: int | None = None
+    mean: float | None = Field(default=None, description="emotion: the mean score 1-5 (value is % positive)")
     target: ScorecardTarget | None = None
 
 
@@ -87,8 +88,8 @@ class ScorecardCases(BaseModel):
 
 
 class Scorecard(BaseModel):
-    """NPS, CSAT and CES of the last `days` days with the previous period, a 12-week NPS trend, targets,
-    the response count, the top 5 reasons, and the case figures of the same period.
+    """NPS, CSAT and CES (effort), success and emotion of the last `days` days with the previous period, a
+    12-week NPS trend, targets, the response count, the top 5 reasons, and the case figures of the same period.
     """
 
     unit: str | None
@@ -102,7 +103,18 @@ class Scorecard(BaseModel):
     )
     nps: ScorecardMetric
     csat: ScorecardMetric
-    ces: ScorecardMetric
+    ces: ScorecardMetric = Field(description="Effort: the mean CES score")
+    success: ScorecardMetric = Field(
+        description="The success rate 100·(yes + 0.5·partly)/n with its t interval (success questions)"
+    )
+    emotion: ScorecardMetric = Field(
+        description="% positive (4-5 of the 1-5 emotion scale) with its Wilson interval; the change is in points"
+        " (two-proportion test); `mean` beside it"
+    )
+    experience: str = Field(
+        description="Success, effort and emotion in one line: `success 82 %, effort 5.6, emotion 71 % positive`"
+        " (`n/a` for a part below the minimum sample)"
+    )
     trend: list[TrendPoint]
     top_reasons: list[ReasonCount]
     cases: ScorecardCases | None = Field(

@@ -12,7 +12,7 @@ class Move(BaseModel):
 
     model_config = ConfigDict(populate_by_name=True)
 
-    from_: str = Field(alias="from", description="detractor, passive, below, or a score")
+    from_: str = Field(alias="from", description="detractor, passive, below, no, partly, or a score")
     to: str
     count: int | None = Field(description="Answers to move; 0 when met; null when more than exist")
 
@@ -23,8 +23,9 @@ class ToTarget(BaseModel):
     NPS: detractor→promoter ⌈(T - NPS)·n/200⌉, passive→promoter and detractor→passive ⌈(T - NPS)·n/100⌉.
     CSAT: below→satisfied ⌈T·n/100 - satisfied⌉; with `target_on=top_box` the point below the top into the top,
     ⌈T·n/100 - top box⌉. Rating (a mean-score target): the point below the top into the top ⌈T·n - Σscores⌉, the
-    lowest point into the top ⌈(T·n - Σscores)/(top - lowest)⌉; top_box as CSAT. A move needing more answers than
-    there are is null; a met target needs 0.
+    lowest point into the top ⌈(T·n - Σscores)/(top - lowest)⌉; top_box as CSAT. Emotion: as rating (a mean on
+    1-5). Success, gap = T·n/100 - (yes + w·partly): no→yes ⌈gap⌉, partly→yes ⌈gap/(1 - w)⌉, no→partly ⌈gap/w⌉.
+    A move needing more answers than there are (or closing nothing) is null; a met target needs 0.
     """
 
     target: float

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.catalog.models import Survey, SurveyVersion
-from services.survey_api.catalog.questions import Question, ShowIf
+from services.survey_api.catalog.questions import SUCCESS_CODES, Question, ShowIf
 from services.survey_api.catalog.surveys import (
     content_of,
     dump_questions,
@@ -43,7 +43,8 @@ def _translation_errors(index: int, question: Question, languages: list[str]) ->
 
 
 def _show_if_errors(index: int, show_if: ShowIf, questions: list[Question]) -> list[FieldError]:
-    """Problems of a condition: it must compare an earlier scored question with values on its scale."""
+    """Problems of a condition: it must compare an earlier scored question with values on its scale, or an
+    earlier success question with its codes."""
     field = f"questions.{index}.show_if"
     keys = [q.key for q in questions]
     if show_if.question not in keys:
@@ -53,19 +54,39 @@ def _show_if_errors(index: int, show_if: ShowIf, questions: list[Question]) -> l
         message = f"must refer to an earlier question; {show_if.question!r} is questions.{referenced}"
         return [FieldError(field=f"{field}.question", message=message, code="not_earlier")]
     target = questions[referenced]
+    if target.kind == "success" or show_if.compares_codes:
+        return _success_condition_errors(field, show_if, target)
     if not target.scored or target.scale_min is None or target.scale_max is None:
-        message = f"{target.key!r} is a {target.kind} question; only nps, csat, ces and rating answers compare"
+        message = (
+            f"{target.key!r} is a {target.kind} question; only nps, csat, ces, rating, emotion and success "
+            "answers compare"
+        )
         return [FieldError(field=f"{field}.question", message=message, code="not_scored")]
     low, high = target.scale_min, target.scale_max
-    if isinstance(show_if.value, list):
-        values, paths = show_if.value, [f"{field}.value.{k}" for k in range(len(show_if.value))]
-    else:
-        values, paths = [show_if.value], [f"{field}.value"]
     message = f"lies outside the {target.key!r} scale {low}..{high}"
     return [
         FieldError(field=path, message=f"{value} {message}", code="out_of_scale")
-        for path, value in zip(paths, values, strict=True)
-        if not low <= value <= high
+        for path, value in _values(field, show_if)
+        if not isinstance(value, int) or not low <= value <= high
+    ]
+
+
+def _values(field: str, show_if: ShowIf) -> list[tuple[str, int | str]]:
+    """Each value of a condition with its field path."""
+    if isinstance(show_if.value, list):
+        return [(f"{field}.value.{k}", value) for k, value in enumerate(show_if.value)]
+    return [(f"{field}.value", show_if.value)]
+
+
+def _success_condition_errors(field: str, show_if: ShowIf, target: Question) -> list[FieldError]:
+    """A condition on a success answer compares its codes (`==` or `in`), never a score."""
+    if target.kind != "success":
+        message = f"{target.key!r} is a {target.kind} question: yes, partly and no compare only a success answer"
+        return [FieldError(field=f"{field}.question", message=message, code="not_success")]
+    return [
+        FieldError(field=path, message=f"{value!r} is not yes, partly or no", code="unknown_option")
+        for path, value in _values(field, show_if)
+        if value not in SUCCESS_CODES
     ]
 
 

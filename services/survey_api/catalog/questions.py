@@ -2,16 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, StringConstraints, model_validator
 
 from shared.schemas.common import Language
 
-QuestionKind = Literal["nps", "csat", "ces", "rating", "single_choice", "multi_choice", "text", "reasons"]
-SCORED_KINDS = frozenset({"nps", "csat", "ces", "rating"})
+QuestionKind = Literal[
+    "nps", "csat", "ces", "rating", "success", "emotion", "single_choice", "multi_choice", "text", "reasons"
+]
+SCORED_KINDS = frozenset({"nps", "csat", "ces", "rating", "emotion"})
 CHOICE_KINDS = frozenset({"single_choice", "multi_choice", "reasons"})
-DEFAULT_SCALES: dict[str, tuple[int, int]] = {"nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "rating": (1, 5)}
+DEFAULT_SCALES: dict[str, tuple[int, int]] = {
+    "nps": (0, 10),
+    "csat": (1, 5),
+    "ces": (1, 7),
+    "rating": (1, 5),
+    "emotion": (1, 5),
+}
+FIXED_SCALES = frozenset({"nps", "emotion"})  # their meaning is their scale: 0-10, and five faces
+# `success`: did the customer get done what they came for? Answered with one of these codes, best first.
+SuccessCode = Literal["yes", "partly", "no"]
+SUCCESS_CODES: tuple[str, ...] = ("yes", "partly", "no")
 OTHER_CODE = "other"
 TEXT_MAX_LENGTH = 5000
 MAX_QUESTIONS = 100
@@ -33,27 +45,46 @@ class Option(BaseModel):
 
 
 class ShowIf(BaseModel):
-    """Show a question only when an earlier scored answer compares true (`{"question": "nps", "op": "<=", ...}`)."""
+    """Show a question only when an earlier answer compares true: a score (`{"question": "nps", "op": "<=",
+    "value": 6}`) or a success answer (`{"question": "success", "op": "in", "value": ["partly", "no"]}`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     question: QuestionKey
     op: Literal["<", "<=", ">", ">=", "==", "in"]
-    value: StrictInt | list[StrictInt]
+    value: StrictInt | SuccessCode | list[StrictInt] | list[SuccessCode] = Field(
+        description="An integer (or list of them) for a scored question; yes, partly, no (or a list) for success"
+    )
 
     @model_validator(mode="after")
     def _value_fits_op(self) -> ShowIf:
         if (self.op == "in") != isinstance(self.value, list):
-            raise ValueError("`in` takes a list of integers; the other operators take one integer")
+            raise ValueError("`in` takes a list of values; the other operators take one value")
         if isinstance(self.value, list) and not 1 <= len(self.value) <= 11:
-            raise ValueError("`in` takes 1 to 11 integers")
+            raise ValueError("`in` takes 1 to 11 values")
+        if self.compares_codes and self.op not in ("==", "in"):
+            raise ValueError("a success answer compares with `==` or `in` only")
         return self
 
-    def holds(self, score: int) -> bool:
-        """Whether the condition is true for this score of the referenced question."""
+    @property
+    def compares_codes(self) -> bool:
+        """Whether the condition compares a success code (yes, partly, no) rather than a score."""
+        values = self.value if isinstance(self.value, list) else [self.value]
+        return any(isinstance(value, str) for value in values)
+
+    def test(self, answer: Any) -> bool | None:
+        """Whether the condition holds for this answer of the referenced question; None while it has none."""
+        if self.compares_codes:
+            return self.holds(answer) if isinstance(answer, str) else None
+        return self.holds(answer) if type(answer) is int else None  # a bool is not a score
+
+    def holds(self, score: int | str) -> bool:
+        """Whether the condition is true for this score (or success code) of the referenced question."""
         value = self.value
         if isinstance(value, list):
             return score in value
+        if isinstance(score, str) or isinstance(value, str):
+            return score == value
         return {
             "<": score < value,
             "<=": score <= value,
@@ -64,7 +95,11 @@ class ShowIf(BaseModel):
 
 
 class Question(BaseModel):
-    """One question. Scored kinds have an integer scale inside 0-10; choice kinds have options."""
+    """One question. Scored kinds have an integer scale inside 0-10; choice kinds have options.
+
+    `success` is answered `yes`, `partly` or `no`; the page labels them in its own words unless `options`
+    relabels those three codes per language. `emotion` is answered 1 (very negative) to 5 (very positive).
+    """
 
     model_config = ConfigDict(extra="forbid")
 
@@ -87,6 +122,8 @@ class Question(BaseModel):
             raise ValueError(f"{self.kind} questions have no scale")
         if self.kind in CHOICE_KINDS:
             self._check_options()
+        elif self.kind == "success":
+            self._check_success_labels()
         elif self.options is not None or self.allow_other:
             raise ValueError(f"{self.kind} questions have no options")
         if self.max_length is not None and self.kind != "text":
@@ -95,8 +132,9 @@ class Question(BaseModel):
 
     def _check_scale(self) -> None:
         low, high = DEFAULT_SCALES[self.kind]
-        if self.kind == "nps" and (self.scale_min, self.scale_max) not in {(None, None), (0, 10)}:
-            raise ValueError("the NPS scale is 0-10 and cannot be changed")
+        if self.kind in FIXED_SCALES and (self.scale_min, self.scale_max) not in {(None, None), (low, high)}:
+            name = "NPS" if self.kind == "nps" else self.kind
+            raise ValueError(f"the {name} scale is {low}-{high} and cannot be changed")
         self.scale_min = low if self.scale_min is None else self.scale_min
         self.scale_max = high if self.scale_max is None else self.scale_max
         if self.scale_max - self.scale_min < 2:
@@ -111,9 +149,18 @@ class Question(BaseModel):
         if OTHER_CODE in codes:
             raise ValueError(f"`{OTHER_CODE}` is reserved: set allow_other instead")
 
+    def _check_success_labels(self) -> None:
+        codes = [o.code for o in self.options or []]
+        if self.allow_other:
+            raise ValueError("success questions are answered yes, partly or no: no `other`")
+        if self.options is not None and sorted(codes) != sorted(SUCCESS_CODES):
+            raise ValueError("success options relabel exactly the codes yes, partly and no (or leave options out)")
+        if self.options is not None:  # always shown best first, whatever order they were given in
+            self.options.sort(key=lambda o: SUCCESS_CODES.index(o.code))
+
     @property
     def scored(self) -> bool:
-        """Whether answers are integer scores (nps, csat, ces, rating)."""
+        """Whether answers are integer scores (nps, csat, ces, rating, emotion)."""
         return self.kind in SCORED_KINDS
 
     @property

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.catalog.models import Survey, SurveyVersion
-from services.survey_api.catalog.questions import Question
+from services.survey_api.catalog.questions import SUCCESS_CODES, Question
 from services.survey_api.catalog.surveys import answerable_version, respondent_title
 from services.survey_api.contacts.models import Contact
 from services.survey_api.outreach.invitations import advance, find_by_token, hash_token, is_open
@@ -205,11 +205,21 @@ def scale_labels(question: Question, language: str) -> ScaleLabels | None:
     return ScaleLabels(low=words[f"{question.kind}_low"], high=words[f"{question.kind}_high"])
 
 
+def point_labels(question: Question, language: str) -> dict[str, str] | None:
+    """The label of every point of an emotion scale (its five faces), in the page's words for `language`."""
+    if question.kind != "emotion":
+        return None
+    words = ui(language)
+    return {str(point): words[f"emotion_{point}"] for point in range(1, 6)}
+
+
 def public_question(question: Question, language: str, default: str) -> PublicQuestion:
     """A question with its prompt and labels in `language` (the survey's default where it lacks one)."""
     options = None
     if question.options is not None:
         options = [PublicOption(code=o.code, label=localized(o.label, language, default)) for o in question.options]
+    elif question.kind == "success":  # yes, partly, no in the page's own words
+        options = [PublicOption(code=code, label=ui(language)[f"success_{code}"]) for code in SUCCESS_CODES]
     return PublicQuestion(
         key=question.key,
         kind=question.kind,
@@ -218,6 +228,7 @@ def public_question(question: Question, language: str, default: str) -> PublicQu
         scale_min=question.scale_min,
         scale_max=question.scale_max,
         scale_labels=scale_labels(question, language),
+        point_labels=point_labels(question, language),
         options=options,
         allow_other=question.allow_other,
         other_key=question.other_key if question.allow_other else None,

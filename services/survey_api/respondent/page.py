@@ -21,9 +21,15 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from sqlmodel.ext.asyncio.session import AsyncSession
 from starlette.datastructures import FormData
 
-from services.survey_api.catalog.questions import OTHER_CODE, Question
+from services.survey_api.catalog.questions import OTHER_CODE, SUCCESS_CODES, Question
 from services.survey_api.catalog.surveys import respondent_title
-from services.survey_api.respondent.answering import Respondent, mark_opened, save_answers, scale_labels
+from services.survey_api.respondent.answering import (
+    Respondent,
+    mark_opened,
+    point_labels,
+    save_answers,
+    scale_labels,
+)
 from services.survey_api.respondent.i18n import localized, ui, ui_language
 from services.survey_api.responses.answers import check_answers, normalise
 from shared.errors import FieldError, Unprocessable
@@ -93,8 +99,7 @@ def shown(question: Question, answers: Mapping[str, Any]) -> bool | None:
     """Whether display logic shows a question: True, False, or None while its condition is unanswered."""
     if question.show_if is None:
         return True
-    score = answers.get(question.show_if.question)
-    return question.show_if.holds(score) if type(score) is int else None
+    return question.show_if.test(answers.get(question.show_if.question))
 
 
 def _chose_other(value: Any) -> bool:
@@ -240,7 +245,11 @@ def _choices(question: Question, value: Any, language: str, default: str) -> lis
     if question.scored:
         assert question.scale_min is not None and question.scale_max is not None
         points = range(question.scale_min, question.scale_max + 1)
-        return [Choice(str(p), str(p), str(p) in picked) for p in points]
+        labels = point_labels(question, language) or {}
+        return [Choice(str(p), labels.get(str(p), str(p)), str(p) in picked) for p in points]
+    if question.kind == "success" and question.options is None:  # yes, partly, no in the page's own words
+        words = ui(language)
+        return [Choice(code, words[f"success_{code}"], code in picked) for code in SUCCESS_CODES]
     choices = [Choice(o.code, localized(o.label, language, default), o.code in picked) for o in question.options or []]
     if question.allow_other:
         choices.append(Choice(OTHER_CODE, ui(language)["other"], OTHER_CODE in picked))

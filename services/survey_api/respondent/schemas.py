@@ -35,13 +35,18 @@ class PublicQuestion(BaseModel):
     scale_min: int | None = None
     scale_max: int | None = None
     scale_labels: ScaleLabels | None = None
-    options: list[PublicOption] | None = None
+    point_labels: dict[str, str] | None = Field(
+        default=None, description="emotion: the label of each point 1-5 (its five faces), to show beside each one"
+    )
+    options: list[PublicOption] | None = Field(
+        default=None, description="Choices; for `success` its three answers yes, partly, no with their labels"
+    )
     allow_other: bool = False
     other_key: str | None = Field(default=None, description="The answer key of the `other` text, when allowed")
     other_label: str | None = None
     max_length: int | None = None
     show_if: ShowIf | None = Field(
-        default=None, description="Show the question only when this holds for an earlier scored answer"
+        default=None, description="Show the question only when this holds for an earlier scored or success answer"
     )
 
 

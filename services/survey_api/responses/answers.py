@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from services.survey_api.catalog.models import SurveyVersion
-from services.survey_api.catalog.questions import OTHER_CODE, TEXT_MAX_LENGTH, Question
+from services.survey_api.catalog.questions import OTHER_CODE, SUCCESS_CODES, TEXT_MAX_LENGTH, Question
 from shared.errors import FieldError
 
 _questions_adapter = TypeAdapter(list[Question])
@@ -52,6 +52,9 @@ def _value_errors(question: Question, value: Any) -> Iterator[FieldError]:
             yield _error(key, f"must be a whole number from {scale}", "not_integer")
         elif not question.scale_min <= value <= question.scale_max:  # type: ignore[operator]
             yield _error(key, f"{value} is outside the scale {question.scale_min}-{question.scale_max}", "out_of_scale")
+    elif question.kind == "success":
+        if value not in SUCCESS_CODES:  # also refuses 1/0 and true: the answer is the code itself
+            yield _error(key, f"must be one of {', '.join(SUCCESS_CODES)}", "unknown_option")
     elif question.kind == "text":
         limit = question.max_length or TEXT_MAX_LENGTH
         if not isinstance(value, str):
@@ -80,10 +83,7 @@ def _shown(question: Question, answers: dict[str, Any]) -> bool | None:
     """Whether display logic shows the question: True, False, or None while its condition is unanswered."""
     if question.show_if is None:
         return True
-    score = answers.get(question.show_if.question)
-    if type(score) is not int:
-        return None
-    return question.show_if.holds(score)
+    return question.show_if.test(answers.get(question.show_if.question))
 
 
 def check_answers(questions: tuple[Question, ...], answers: dict[str, Any], *, finished: bool) -> list[FieldError]:

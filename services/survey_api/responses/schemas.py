@@ -24,7 +24,8 @@ _ANSWER_VALUE_SCHEMA: dict[str, Any] = {
 }
 Answers = dict[str, Any]
 ANSWERS_FIELD_DESCRIPTION = (
-    "Answers keyed by question key: an integer for scored questions, a string for text and single_choice, "
+    "Answers keyed by question key: an integer for scored questions (nps, csat, ces, rating, emotion 1-5), "
+    "`yes`, `partly` or `no` for success, a string for text and single_choice, "
     "a list of codes for multi_choice and reasons; `<key>_other` carries the text of an `other` choice; "
     "null leaves a question unanswered."
 )

@@ -10,7 +10,9 @@
   function score(key, hidden) {
     if (hidden[key]) return null;
     var checked = form.querySelector('input[name="' + key + '"]:checked');
-    return checked ? parseInt(checked.value, 10) : null;
+    if (!checked) return null;
+    // scores are integers; a success answer is its code (yes, partly, no)
+    return /^[0-9]+$/.test(checked.value) ? parseInt(checked.value, 10) : checked.value;
   }
 
   function holds(rule, value) {
