@@ -102,7 +102,8 @@ class ClaimNames:
     def from_settings(cls, settings: CommonSettings) -> ClaimNames:
         """The names the settings map (`CXLOOP_JWT_*_CLAIM`); the scope setting may list several, comma-separated."""
         scope = tuple(name.strip() for name in settings.jwt_scope_claim.split(",") if name.strip())
-        return cls(org=settings.jwt_org_claim.strip(), scope=scope or ("scope",), units=settings.jwt_units_claim.strip())
+        org, units = settings.jwt_org_claim.strip(), settings.jwt_units_claim.strip()
+        return cls(org=org, scope=scope or ("scope",), units=units)
 
 
 OWN_CLAIMS = ClaimNames()  # the names cxloop mints (tenant tokens of `cxloop token`, and every service token)
