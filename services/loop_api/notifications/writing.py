@@ -82,7 +82,7 @@ async def case_assigned(session: AsyncSession, case: Case, *, actor: str, now: d
         for person in await watchers(session, case.org, case.unit):
             if person.handle not in told:
                 told.add(person.handle)
-                subject = f"New case in {case.unit}: {what}"
+                subject = f"New case in your units: {what}"
                 count += _add(session, person, case, kind=CASE_OPENED, subject=subject, data=data, now=now) is not None
     return count
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
 
+from services.loop_api.clock import Now
 from services.loop_api.people import service as people
 from services.loop_api.people.schemas import HANDLE_PATTERN, PersonCreate, PersonPublic, PersonUpdate
 from shared.auth import Principal, require_scopes
@@ -42,7 +43,9 @@ async def get_person(handle: HandlePath, principal: Reader, session: SessionDep)
 
 
 @router.patch("/v1/people/{handle}", response_model=PersonPublic, responses=problem_responses(404))
-async def update_person(handle: HandlePath, data: PersonUpdate, principal: Writer, session: SessionDep) -> PersonPublic:
-    """Change a person's name, email, units or notification choice."""
-    person = await people.update_person(session=session, principal=principal, handle=handle, data=data)
+async def update_person(
+    handle: HandlePath, data: PersonUpdate, principal: Writer, session: SessionDep, now: Now
+) -> PersonPublic:
+    """Change a person's name, email, units or notification choice (leaving the digest sends what waited)."""
+    person = await people.update_person(session=session, principal=principal, handle=handle, data=data, now=now)
     return PersonPublic.model_validate(person)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterable
 
 from sqlalchemy import update
@@ -55,7 +56,9 @@ async def list_people(
     return page_of(rows, limit=limit, key_of=lambda person: person.handle)
 
 
-async def update_person(*, session: AsyncSession, principal: Principal, handle: str, data: PersonUpdate) -> Person:
+async def update_person(
+    *, session: AsyncSession, principal: Principal, handle: str, data: PersonUpdate, now: dt.datetime
+) -> Person:
     """Change a person; leaving the digest hands what waited for it to the new choice (sent now, or skipped)."""
     person = await get_person(session=session, principal=principal, handle=handle)
     changes = data.model_dump(exclude_unset=True)
@@ -63,17 +66,16 @@ async def update_person(*, session: AsyncSession, principal: Principal, handle: 
     if not any(getattr(person, name) != value for name, value in changes.items()):
         return person
     if person.notify == "digest" and changes.get("notify", "digest") != "digest":
-        await _release_digest_items(session, person, changes["notify"])
+        await _release_digest_items(session, person, changes["notify"], now)
     for name, value in changes.items():
         setattr(person, name, value)
-    person.updated_at = utcnow()
+    person.updated_at = now
     session.add(person)
     await session.flush()
     return person
 
 
-async def _release_digest_items(session: AsyncSession, person: Person, notify: str) -> None:
-    now = utcnow()
+async def _release_digest_items(session: AsyncSession, person: Person, notify: str, now: dt.datetime) -> None:
     values = {"status": "pending", "delivery": "immediate", "next_attempt_at": now, "updated_at": now}
     if notify == "off":
         values = {"status": "skipped", "last_error": "the person turned notifications off", "updated_at": now}
