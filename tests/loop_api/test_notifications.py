@@ -18,10 +18,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import SecretStr
+from typer.testing import CliRunner
 
+from cxloop import cli
 from services.loop_api.cases.sweeper import sweep
 from services.loop_api.notifications.sender import notify, send_pending
 from services.loop_api.settings import LoopSettings
+from services.loop_api.settings import get_settings as loop_settings
 from shared.db import Database
 from tests.conftest import TokenFactory
 from tests.loop_api.events import contact_erased, deliver
@@ -404,3 +407,28 @@ class TestList:
         assert bad.status_code == 422
         unknown = await loop_client.get("/v1/notifications", params={"owner": "ana"}, headers=reader)
         assert unknown.status_code == 422
+
+
+@pytest.mark.usefixtures("org")
+async def test_cxloop_loop_notify_sends_what_is_pending_once(
+    loop_app: FastAPI,
+    loop_client: httpx.AsyncClient,
+    service: dict[str, str],
+    headers: dict[str, str],
+    smtp: SmtpServer,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    await detractor(loop_client, service, headers, clock)
+    monkeypatch.setenv("LOOP_DATABASE_URL", loop_app.state.db.url)
+    monkeypatch.setenv("LOOP_SMTP_URL", smtp.url)
+    loop_settings.cache_clear()
+    try:
+        first = await asyncio.to_thread(CliRunner().invoke, cli.app, ["loop", "notify"])
+        again = await asyncio.to_thread(CliRunner().invoke, cli.app, ["loop", "notify"])
+    finally:
+        loop_settings.cache_clear()
+    assert first.exit_code == 0, first.output
+    assert "loop_api: 0 digests composed, 2 notifications sent" in first.output
+    assert "loop_api: 0 digests composed, 0 notifications sent" in again.output
+    assert len(smtp.messages) == 2
