@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 
 from cxloop import cli
 from services.loop_api.cases.sweeper import sweep
-from services.loop_api.notifications.sender import notify, send_pending
+from services.loop_api.notifications.sender import notify, notify_loop, send_pending
 from services.loop_api.settings import LoopSettings
 from services.loop_api.settings import get_settings as loop_settings
 from shared.db import Database
@@ -432,3 +432,29 @@ async def test_cxloop_loop_notify_sends_what_is_pending_once(
     assert "loop_api: 0 digests composed, 2 notifications sent" in first.output
     assert "loop_api: 0 digests composed, 0 notifications sent" in again.output
     assert len(smtp.messages) == 2
+
+
+@pytest.mark.usefixtures("org")
+async def test_the_in_process_sender_mails_a_new_case(
+    loop_app: FastAPI,
+    loop_client: httpx.AsyncClient,
+    service: dict[str, str],
+    headers: dict[str, str],
+    settings: LoopSettings,
+    smtp: SmtpServer,
+    clock: FakeClock,
+) -> None:
+    loop_app.state.settings = settings.model_copy(update={"notify_interval_seconds": 0.05})
+    stop = asyncio.Event()
+    sender = asyncio.create_task(notify_loop(loop_app, stop))
+    try:
+        await detractor(loop_client, service, headers, clock)
+        for _ in range(400):  # the loop wakes every 50 ms; give a loaded machine up to 20 s
+            if len(smtp.messages) == 2:
+                break
+            await asyncio.sleep(0.05)
+    finally:
+        stop.set()
+        await sender
+    assert sorted(m["To"] for m in smtp.messages) == ["Ana Weber <ana@example.com>", "Marta Klein <marta@example.com>"]
+    assert {n["status"] for n in await notifications(loop_client, headers)} == {"sent"}
