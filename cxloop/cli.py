@@ -12,6 +12,8 @@ import typer
 from cxloop import migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
 from services.loop_api.cases.sweeper import sweep_once
+from services.loop_api.notifications.sender import notify_once
+from services.loop_api.settings import get_settings as loop_settings
 from services.metrics_api.rollups import rebuild_rollups
 from services.survey_api.outreach.reminders import send_reminders
 from services.survey_api.outreach.sender import expire_due, send_due
@@ -155,6 +157,14 @@ def loop_sweep() -> None:
     configure_logging(get_common_settings().log_level)
     escalated = asyncio.run(sweep_once(SERVICES["loop_api"].settings().database_url))
     typer.echo(f"loop_api: {escalated} escalations")
+
+
+@loop_app.command("notify")
+def loop_notify() -> None:
+    """Compose the daily digests that are due and send pending notification emails, once (the in-process sender)."""
+    configure_logging(get_common_settings().log_level)
+    digests, sent = asyncio.run(notify_once(loop_settings()))
+    typer.echo(f"loop_api: {digests} digests composed, {sent} notifications sent")
 
 
 async def _send_once() -> tuple[int, int, int]:

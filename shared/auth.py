@@ -7,6 +7,10 @@ for the events between them; it is always HS256, signed with the service secret,
 verify. A service calling another service's tenant API on behalf of a caller (metrics_api asking loop_api for
 a scorecard's case figures) sends a service token that also names that caller's `org` and `units`: it acts
 as that tenant, with tenant scopes only.
+
+Where a tenant token keeps its org, scopes and units is configurable (`CXLOOP_JWT_ORG_CLAIM`,
+`CXLOOP_JWT_SCOPE_CLAIM`, `CXLOOP_JWT_UNITS_CLAIM`), so an identity provider's own claims can be used as they
+are; see `claim_value` for how a claim name is looked up. Service tokens always use cxloop's own names.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any
@@ -51,7 +55,6 @@ SCOPES = TENANT_SCOPES  # every scope a tenant token may carry (`cxloop token`'s
 SERVICE_SCOPES = ("events:write",)  # service tokens only: the events between services
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 NUMERIC_CLAIMS = ("exp", "iat", "nbf")
-JWKS_CACHE_SECONDS = 300
 MAX_TOKEN_CHARS = 8 * 1024  # a longer token is refused before anything decodes it
 SERVICE_ALGORITHM = "HS256"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
@@ -87,6 +90,47 @@ class ServicePrincipal:
     scopes: frozenset[str]
 
 
+@dataclass(frozen=True)
+class ClaimNames:
+    """Where a tenant token keeps the tenant, the scopes (one or more claims, merged) and the units."""
+
+    org: str = "org"
+    scope: tuple[str, ...] = ("scope",)
+    units: str = "units"
+
+    @classmethod
+    def from_settings(cls, settings: CommonSettings) -> ClaimNames:
+        """The names the settings map (`CXLOOP_JWT_*_CLAIM`); the scope setting may list several, comma-separated."""
+        scope = tuple(name.strip() for name in settings.jwt_scope_claim.split(",") if name.strip())
+        org, units = settings.jwt_org_claim.strip(), settings.jwt_units_claim.strip()
+        return cls(org=org, scope=scope or ("scope",), units=units)
+
+
+OWN_CLAIMS = ClaimNames()  # the names cxloop mints (tenant tokens of `cxloop token`, and every service token)
+_ABSENT = object()
+
+
+def claim_value(claims: Mapping[str, Any], name: str) -> Any:
+    """The claim called `name`, or None. The whole name is tried first (`https://example.com/org` is one claim);
+    only when no claim has it is it read as a dotted path, at each level the longest leading part that names an
+    object first (`realm_access.roles` → `claims["realm_access"]["roles"]`)."""
+    found = _lookup(claims, name)
+    return None if found is _ABSENT else found
+
+
+def _lookup(claims: Mapping[str, Any], name: str) -> Any:
+    if name in claims:
+        return claims[name]
+    parts = name.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        inner = claims.get(".".join(parts[:cut]))
+        if isinstance(inner, Mapping):
+            found = _lookup(inner, ".".join(parts[cut:]))
+            if found is not _ABSENT:
+                return found
+    return _ABSENT
+
+
 @dataclass
 class _KeySet:
     """The trusted verification keys of RS/ES deployments, by `kid`, refreshed from a file or URL."""
@@ -96,7 +140,7 @@ class _KeySet:
     loaded_at: float = 0.0
 
     def key_for(self, kid: str) -> dict[str, Any] | None:
-        if kid not in self.keys or time.monotonic() - self.loaded_at > JWKS_CACHE_SECONDS:
+        if kid not in self.keys or time.monotonic() - self.loaded_at >= self.settings.jwt_jwks_cache_seconds:
             self._load()
         return self.keys.get(kid)
 
@@ -122,6 +166,7 @@ class TokenVerifier:
         # Only RS/ES deployments read keys (a JWKS file or URL, refreshed now and then): blocking I/O that must
         # stay off the event loop. HMAC-only deployments verify in a few microseconds of CPU, inline.
         self.reads_keys = bool(settings.jwt_jwks_file or settings.jwt_jwks_url)
+        self.claim_names = ClaimNames.from_settings(settings)
 
     def verify(self, token: str) -> Principal:
         """A tenant's (or a service acting for one) token → the caller; `Unauthorized`/`Forbidden` otherwise."""
@@ -146,7 +191,7 @@ class TokenVerifier:
         claims = self._decode(token, key, algorithm)
         if claims["iat"] > time.time() + self.settings.jwt_leeway_seconds:
             raise Unauthorized("Token claims rejected: issued in the future (iat)")
-        return _service_from_claims(claims) if is_service else _tenant_from_claims(claims)
+        return _service_from_claims(claims) if is_service else _tenant_from_claims(claims, self.claim_names)
 
     def _decode(self, token: str, key: str | dict[str, Any], algorithm: str) -> dict[str, Any]:
         try:
@@ -205,16 +250,27 @@ def _is_numeric_date(value: Any) -> bool:
     return math.isfinite(value) and abs(value) < 2**53
 
 
-def _tenant_from_claims(claims: dict[str, Any]) -> Principal:
-    org, scope = claims.get("org"), claims.get("scope", "")
+def _tenant_from_claims(claims: dict[str, Any], names: ClaimNames = OWN_CLAIMS) -> Principal:
+    org = claim_value(claims, names.org)
     if not isinstance(org, str) or not org:
-        raise Unauthorized("Token has no org claim")
-    if not isinstance(scope, str):
-        raise Unauthorized("Token scope claim must be a space-separated string")
-    scopes = frozenset(scope.split())
+        raise Unauthorized(f"Token has no {names.org} claim (the tenant)")
+    scopes = frozenset(scope for name in names.scope for scope in _scopes(claims, name))
     if scopes & set(SERVICE_SCOPES):
         raise Unauthorized(f"A tenant's token may not carry {' '.join(sorted(scopes & set(SERVICE_SCOPES)))}")
-    return Principal(sub=str(claims["sub"]), org=org, scopes=scopes, units=_units(claims.get("units")))
+    units = _units(claim_value(claims, names.units))
+    return Principal(sub=str(claims["sub"]), org=org, scopes=scopes, units=units)
+
+
+def _scopes(claims: dict[str, Any], name: str) -> list[str]:
+    """The scopes one claim grants: a space-separated string or an array of strings (absent: none)."""
+    value = claim_value(claims, name)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return value.split()
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return [item for item in value if item]
+    raise Unauthorized(f"Token {name} claim must be a space-separated string or an array of strings")
 
 
 def _units(units: Any) -> tuple[str, ...] | None:

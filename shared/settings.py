@@ -26,9 +26,34 @@ class CommonSettings(BaseSettings):
     jwt_algorithms: list[str] = Field(default_factory=lambda: ["HS256"])
     jwt_jwks_file: str | None = None
     jwt_jwks_url: str | None = None
+    jwt_jwks_cache_seconds: int = Field(
+        default=300,
+        ge=0,
+        le=24 * 3600,
+        description="How long trusted keys are kept before the JWKS is read again (an unknown kid reads it at once)",
+    )
     jwt_leeway_seconds: int = Field(default=30, ge=0, le=300)
     jwt_signing_key_file: str | None = None
     jwt_signing_kid: str | None = None
+    jwt_org_claim: str = Field(
+        default="org",
+        min_length=1,
+        max_length=300,
+        description="The claim naming the tenant: a name (`org_id`, `https://example.com/org`) or a dotted path",
+    )
+    jwt_scope_claim: str = Field(
+        default="scope",
+        min_length=1,
+        max_length=300,
+        description="The claim(s) carrying scopes, comma-separated (`scp,roles`, `realm_access.roles`); each a "
+        "space-separated string or an array, merged",
+    )
+    jwt_units_claim: str = Field(
+        default="units",
+        min_length=1,
+        max_length=300,
+        description="The claim listing the unit subtrees a caller may see (an array of unit paths), or a dotted path",
+    )
     service_jwt_secret: str | None = Field(
         default=None,
         description="Signs the services' own tokens (HS256); required in production, derived from the JWT secret "

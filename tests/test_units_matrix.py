@@ -50,6 +50,9 @@ async def _plant(clients: dict[str, httpx.AsyncClient], auth: TokenFactory) -> d
         markers[region] = {stored["id"], stored["contact_id"]}
         events.append(response_event(response_id=stored["id"], contact_id=stored["contact_id"], unit=unit))
     batch = EventBatch(events=events).model_dump(mode="json")
+    # Someone who looks after every region: each new case writes them a notification naming it.
+    watcher = {"handle": "watcher", "name": "W", "email": "w@example.com", "units": sorted(REGIONS)}
+    await ok(await clients["loop_app"].post("/v1/people", json=watcher, headers=auth(scopes="cases:write")), 201)
     for name, service in (("metrics_app", "survey_api"), ("loop_app", "survey_api")):
         answer = await clients[name].post("/internal/v1/events", json=batch, headers=service_headers(service))
         assert answer.status_code == 200, answer.text

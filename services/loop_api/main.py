@@ -1,4 +1,4 @@
-"""loop_api — act: rules, cases, SLAs, root causes and action plans (port 8003)."""
+"""loop_api — act: rules, cases, SLAs, root causes, action plans, and the people told of them (port 8003)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,10 @@ from services.loop_api.models import (
     Webhook,
     WebhookDelivery,
 )
+from services.loop_api.notifications import routes as notifications
+from services.loop_api.notifications.sender import notify_loop
 from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.people import routes as people
 from services.loop_api.plans import routes as plans
 from services.loop_api.plans.effects import effects_loop
 from services.loop_api.root_causes import routes as root_causes
@@ -40,13 +43,21 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         title="cxloop loop_api",
         description="Act: close the loop with cases, SLAs, root causes and action plans.",
         source="loop",
-        routers=[rules.router, teams.router, cases.router, root_causes.router, plans.router],
+        routers=[
+            rules.router,
+            teams.router,
+            people.router,
+            cases.router,
+            notifications.router,
+            root_causes.router,
+            plans.router,
+        ],
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
         org_settings_model=LoopOrgSettings,
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(clock, max_age)),
-        background=[sweep_loop, effects_loop],
+        background=[sweep_loop, effects_loop, notify_loop],
         webhooks=(Webhook, WebhookDelivery),
     )
     app = create_service_app(spec, settings)

@@ -6,6 +6,8 @@ from typing import ClassVar
 
 from services.loop_api.base import LoopTable
 from services.loop_api.cases.models import Case, CaseEvent
+from services.loop_api.notifications.models import Notification
+from services.loop_api.people.models import Person
 from services.loop_api.plans.models import ActionPlan, ActionPlanUnit, PlanEvent, PlanTask
 from services.loop_api.root_causes.models import RootCause
 from services.loop_api.rules.models import Rule
@@ -24,8 +26,10 @@ __all__ = [
     "IdempotencyRecord",
     "InboxEvent",
     "LoopTable",
+    "Notification",
     "OrgSettingsRow",
     "OutboxEvent",
+    "Person",
     "PlanEvent",
     "PlanTask",
     "RootCause",

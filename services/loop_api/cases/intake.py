@@ -21,6 +21,7 @@ from services.loop_api.cases.schemas import CaseSnapshot
 from services.loop_api.cases.service import record, touch
 from services.loop_api.cases.sla import due_times
 from services.loop_api.models import Case, CaseEvent, OrgSettingsRow
+from services.loop_api.notifications import writing as notifications
 from services.loop_api.org_settings import LoopOrgSettings
 from services.loop_api.rules.matching import Match, choose_rule, deepest, first_nps
 from services.loop_api.rules.schemas import Route, RulePublic
@@ -107,6 +108,7 @@ async def open_case(
     assigned = {"owner": case.owner, "team": case.team_id, "unit": case.unit}
     record(session, case, kind="opened", actor=SYSTEM, at=now, data={**opened, **assigned})
     announce(session, case, CASE_OPENED_EVENT)
+    await notifications.case_assigned(session, case, actor=SYSTEM, now=now, opened=True)
     return case
 
 

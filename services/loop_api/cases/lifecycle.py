@@ -15,7 +15,9 @@ from services.loop_api.cases.schemas import ActivityCreate, CaseUpdate
 from services.loop_api.cases.service import check_if_match, claim, get_case, record, touch
 from services.loop_api.cases.sla import resume_resolution_clock
 from services.loop_api.models import Case, CaseEvent, OrgSettingsRow, RootCause
+from services.loop_api.notifications import writing as notifications
 from services.loop_api.org_settings import LoopOrgSettings
+from services.loop_api.people.service import check_handles
 from services.loop_api.teams.service import missing_teams, next_member
 from shared.auth import Principal
 from shared.errors import Conflict, FieldError, Unprocessable, invalid
@@ -94,12 +96,15 @@ async def _apply_fields(
         raise invalid("team", f"no team {changes['team']!r}", "unknown_team")
     if "root_causes" in changes:
         await check_root_causes(session, case.org, changes["root_causes"])
+    if changes.get("owner") is not None:
+        await check_handles(session, case.org, [changes["owner"]], "owner")
     if changes.get("team") is not None and changes["team"] != case.team_id and "owner" not in changes:
         changes["owner"] = await next_member(session, changes["team"])  # handing to a team: its next member
     names = [n for n in ("priority", "team", "owner", "root_causes", "resolution", "outcome") if n in changes]
     changed = {name for name in names if _set(session, case, name, changes[name], actor, now)}
     if changed & {"owner", "team"}:
         announce(session, case, CASE_ASSIGNED_EVENT)
+        await notifications.case_assigned(session, case, actor=actor, now=now, opened=False)
     return bool(changed)
 
 

@@ -56,6 +56,9 @@ class Case(LoopTable, table=True):
     closed_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     first_contact_escalated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     resolution_escalated_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When the owner was told a clock had used 80 % of its time (the sweeper's at-risk warning, once per clock).
+    first_contact_warned_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resolution_warned_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
     # While waiting on the customer the resolution clock is paused: set on entering, cleared (after pushing the
     # resolution due and at-risk times back by the business hours spent waiting) on leaving.
     sla_paused_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -4,7 +4,9 @@ A breach is a clock (first contact, resolution) still running past its due time.
 `UPDATE … SET <kind>_escalated_at = now WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND
 <kind>_escalated_at IS NULL RETURNING id`: two sweepers never hold the same row, and the repeated
 `IS NULL` makes the claim conditional on SQLite (one writer) too. The escalation itself (priority one
-step up, the unit's escalation owner, a timeline entry, a `case.breached` event) commits with the claim.
+step up, the unit's escalation owner, a timeline entry, a `case.breached` event, the email to whoever has the
+case now) commits with the claim. At-risk warnings (a running clock has used 80 % of its time and is not yet
+due) are claimed the same way through `<kind>_warned_at`, and tell the owner once per clock.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from services.loop_api.cases.service import record, touch
 from services.loop_api.cases.sla import resolution_now
 from services.loop_api.models import Case, OutboxEvent
+from services.loop_api.notifications import writing as notifications
 from services.loop_api.plans.overdue import sweep_overdue_tasks
 from services.loop_api.rules.schemas import PRIORITIES, priority_rank
 from services.loop_api.teams.schemas import Escalations
@@ -52,12 +55,33 @@ def _breached(kind: str, now: dt.datetime) -> list[ColumnElement[bool]]:
     ]
 
 
-async def _claim(session: AsyncSession, kind: str, now: dt.datetime, postgres: bool) -> list[Case]:
-    """Mark up to one batch of `kind` breaches as escalated by this transaction; those cases, by id."""
-    marker = "first_contact_escalated_at" if kind == "first_contact" else "resolution_escalated_at"
+def _at_risk(kind: str, now: dt.datetime) -> list[ColumnElement[bool]]:
+    """SQL: the cases whose `kind` clock runs, has used 80 % of its time, is not due yet and was not warned of."""
+    if kind == "first_contact":
+        return [
+            col(Case.first_contact_warned_at).is_(None),
+            col(Case.first_contact_at).is_(None),
+            col(Case.resolved_at).is_(None),
+            col(Case.at_risk_first_contact_at) <= now,
+            col(Case.due_first_contact_at) >= now,
+        ]
+    return [
+        col(Case.resolution_warned_at).is_(None),
+        col(Case.resolved_at).is_(None),
+        col(Case.sla_paused_at).is_(None),
+        col(Case.at_risk_resolution_at) <= now,
+        col(Case.due_resolution_at) >= now,
+    ]
+
+
+async def _claim(
+    session: AsyncSession, kind: str, now: dt.datetime, postgres: bool, *, warning: bool = False
+) -> list[Case]:
+    """Mark up to one batch of `kind` breaches (or at-risk warnings) as handled by this transaction; by id."""
+    marker = f"{kind}_warned_at" if warning else f"{kind}_escalated_at"
     claim = claim_statement(
         Case,
-        where=_breached(kind, now),
+        where=_at_risk(kind, now) if warning else _breached(kind, now),
         values={marker: now},
         limit=BATCH_SIZE,
         order_by=[col(Case.id)],
@@ -103,7 +127,17 @@ async def _sweep_batch(db: Database, kind: str, now: dt.datetime) -> int:
         for case in cases:
             if case.org not in escalations:
                 escalations[case.org] = await load_escalations(session, case.org)
+            previous_owner = case.owner
             _escalate(session, case, kind, escalations[case.org], now)
+            await notifications.case_breached(session, case, breach=kind, previous_owner=previous_owner, now=now)
+        return len(cases)
+
+
+async def _warn_batch(db: Database, kind: str, now: dt.datetime) -> int:
+    async with db.sessions() as session, session.begin():
+        cases = await _claim(session, kind, now, db.is_postgres, warning=True)
+        for case in cases:
+            await notifications.case_at_risk(session, case, clock=kind, now=now)
         return len(cases)
 
 
@@ -113,6 +147,8 @@ async def sweep(db: Database, now: dt.datetime) -> int:
     for kind in BREACHES:
         while count := await _sweep_batch(db, kind, now):
             total += count
+        while await _warn_batch(db, kind, now):  # at-risk warnings are not escalations: not counted
+            pass
     return total + await sweep_overdue_tasks(db, now)  # and the action plans' overdue tasks, each once
 
 

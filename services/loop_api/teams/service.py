@@ -10,6 +10,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.loop_api.models import EscalationMap, Team
+from services.loop_api.people.service import check_handles
 from services.loop_api.rules.matching import deepest
 from services.loop_api.teams.schemas import Escalations, TeamCreate, TeamUpdate
 from shared.auth import Principal
@@ -21,6 +22,7 @@ from shared.pagination import keyset, page_of
 
 async def create_team(*, session: AsyncSession, principal: Principal, data: TeamCreate) -> Team:
     """Add a team; 409 when the org already has a team of that name."""
+    await check_handles(session, principal.org, data.members, "members")
     now = utcnow()
     team = Team(
         id=new_id("team"), org=principal.org, name=data.name, members=data.members, created_at=now, updated_at=now
@@ -45,6 +47,7 @@ async def update_team(*, session: AsyncSession, principal: Principal, team_id: s
     """Rename a team or replace its members (cases already assigned keep their owner)."""
     team = await get_team(session=session, principal=principal, team_id=team_id)
     changes = data.model_dump(exclude_unset=True)
+    await check_handles(session, principal.org, changes.get("members") or [], "members")
     if any(getattr(team, name) != value for name, value in changes.items()):
         for name, value in changes.items():
             setattr(team, name, value)
@@ -101,6 +104,7 @@ async def load_escalations(session: AsyncSession, org: str) -> Escalations:
 
 async def replace_escalations(*, session: AsyncSession, principal: Principal, data: Escalations) -> Escalations:
     """Replace the org's escalation owners as a whole."""
+    await check_handles(session, principal.org, [e.owner for e in data.items], "items")
     row = await session.get(EscalationMap, principal.org)
     items = [e.model_dump(mode="json") for e in data.items]
     if row is None:

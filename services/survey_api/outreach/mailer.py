@@ -1,60 +1,28 @@
-"""Invitation emails: SMTP settings from one URL, a multipart text + HTML message, and a batch sender.
+"""Invitation emails: a multipart text + HTML message with one-click unsubscribe, sent by shared.mail's SMTP sender.
 
-`SURVEY_SMTP_URL`: `smtp://user:pass@host:587` (port 25 by default; `?starttls=true` requires STARTTLS,
-`false` forbids it, absent = use it when the server offers it) or `smtps://…` (implicit TLS, port 465).
-A 5xx answer for a message is permanent (the invitation bounces); 4xx, timeouts and lost connections are
-transient (it is retried). A message the server accepted is `sent` and `delivered`: later bounce reports
-are not read back yet.
+`SURVEY_SMTP_URL` is an SMTP URL as `shared.mail` reads it. A message the server accepted is `sent` and
+`delivered`: later bounce reports are not read back yet.
 """
 
 from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from email import policy
 from email.message import EmailMessage
-from email.utils import formataddr, make_msgid, parseaddr
-from urllib.parse import parse_qs, unquote, urlsplit
-
-import aiosmtplib
+from email.utils import formataddr, make_msgid
 
 from services.survey_api.outreach.links import Links
 from services.survey_api.outreach.messages import template_for
 from services.survey_api.outreach.transport import InTime, Outcome, always
+from shared import mail
+from shared.mail import POLICY
 
-TIMEOUT_SECONDS = 30.0
-# SMTP line endings, headers up to SMTP's line limit: a long unsubscribe URL stays on its header's line.
-POLICY = policy.SMTP.clone(max_line_length=998)
-
-
-@dataclass(frozen=True)
-class SmtpConfig:
-    """Where and how to connect to the SMTP server."""
-
-    hostname: str
-    port: int
-    username: str | None
-    password: str | None
-    use_tls: bool
-    start_tls: bool | None
+SETTING = "SURVEY_SMTP_URL"
 
 
-def parse_smtp_url(url: str) -> SmtpConfig:
-    """The connection settings an `smtp://` or `smtps://` URL names; ValueError for anything else."""
-    parts = urlsplit(url)
-    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
-        raise ValueError("SURVEY_SMTP_URL must look like smtp://user:pass@host:587 or smtps://host:465")
-    implicit = parts.scheme == "smtps"
-    flag = parse_qs(parts.query).get("starttls", [None])[0]
-    start_tls = None if flag is None or implicit else flag.lower() in ("1", "true", "yes")
-    return SmtpConfig(
-        hostname=parts.hostname,
-        port=parts.port or (465 if implicit else 25),
-        username=unquote(parts.username) if parts.username else None,
-        password=unquote(parts.password) if parts.password else None,
-        use_tls=implicit,
-        start_tls=start_tls,
-    )
+def parse_smtp_url(url: str) -> mail.SmtpConfig:
+    """The connection settings of `SURVEY_SMTP_URL`; ValueError for anything but an SMTP URL."""
+    return mail.parse_smtp_url(url, setting=SETTING)
 
 
 @dataclass(frozen=True)
@@ -107,66 +75,14 @@ def build_message(email: Email, mail_from: str) -> EmailMessage:
     return message
 
 
-def _classify(exc: Exception) -> Outcome:
-    """Permanent for a 5xx answer about this message; transient for everything else."""
-    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
-        codes = [r.code for r in exc.recipients]
-        detail = "; ".join(f"{r.code} {r.message}" for r in exc.recipients)
-        return Outcome.permanent(detail) if codes and all(c >= 500 for c in codes) else Outcome.transient(detail)
-    if isinstance(exc, aiosmtplib.SMTPResponseException) and not isinstance(exc, aiosmtplib.SMTPAuthenticationError):
-        detail = f"{exc.code} {exc.message}"
-        return Outcome.permanent(detail) if exc.code >= 500 else Outcome.transient(detail)
-    return Outcome.transient(f"{type(exc).__name__}: {exc}")
-
-
 class Mailer:
     """Sends a batch of invitation emails over one SMTP connection."""
 
     def __init__(self, smtp_url: str, mail_from: str) -> None:
-        self.config = parse_smtp_url(smtp_url)
+        self.smtp = mail.SmtpSender(smtp_url, mail_from, setting=SETTING)
         self.mail_from = mail_from
-        self.envelope_from = parseaddr(mail_from)[1] or mail_from
-
-    def _client(self) -> aiosmtplib.SMTP:
-        c = self.config
-        return aiosmtplib.SMTP(
-            hostname=c.hostname,
-            port=c.port,
-            username=c.username,
-            password=c.password,
-            use_tls=c.use_tls,
-            start_tls=c.start_tls,
-            timeout=TIMEOUT_SECONDS,
-        )
 
     async def send(self, emails: dict[str, Email], in_time: InTime = always) -> dict[str, Outcome]:
         """Each email's outcome, by key; those left out were not tried (out of time, or the connection dropped)."""
-        outcomes: dict[str, Outcome] = {}
-        client = self._client()
-        try:
-            await client.connect()
-        except Exception as exc:  # no connection: nothing was sent, everything is retried
-            failure = _classify(exc)
-            return {key: Outcome.transient(failure.error) for key in emails}
-        try:
-            for key, email in emails.items():
-                if not in_time():
-                    break
-                outcomes[key] = await self._send_one(client, email)
-                if not client.is_connected:
-                    break
-        finally:
-            if client.is_connected:
-                try:
-                    await client.quit()
-                except aiosmtplib.SMTPException:
-                    client.close()
-        return outcomes
-
-    async def _send_one(self, client: aiosmtplib.SMTP, email: Email) -> Outcome:
-        data = build_message(email, self.mail_from).as_bytes(policy=POLICY)
-        try:
-            await client.sendmail(self.envelope_from, [email.to], data)
-        except (aiosmtplib.SMTPException, OSError) as exc:
-            return _classify(exc)
-        return Outcome.ok()
+        messages = {key: build_message(email, self.mail_from) for key, email in emails.items()}
+        return await self.smtp.send(messages, in_time)

@@ -1,0 +1,1 @@
+"""Email notifications to the people who own cases: written with the change, sent once by a replica-safe sender."""
