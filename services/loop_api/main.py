@@ -16,6 +16,7 @@ from services.loop_api.models import (
     OrgSettingsRow,
     OutboxEvent,
     Webhook,
+    WebhookAttempt,
     WebhookDelivery,
 )
 from services.loop_api.org_settings import LoopOrgSettings
@@ -26,6 +27,7 @@ from services.loop_api.settings import LoopSettings, get_settings
 from services.loop_api.teams import routes as teams
 from shared.app import EventConsumer, ServiceSpec, create_service_app
 from shared.clients import metrics_client
+from shared.webhooks.tables import WebhookTables
 
 METRICS_TIMEOUT_SECONDS = 5.0
 
@@ -46,7 +48,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         org_settings_model=LoopOrgSettings,
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(clock, max_age)),
         background=[sweep_loop],
-        webhooks=(Webhook, WebhookDelivery),
+        webhooks=WebhookTables(Webhook, WebhookDelivery, WebhookAttempt),
     )
     app = create_service_app(spec, settings)
     app.state.clock = clock
