@@ -26,106 +26,26 @@ import sys
 import time
 import uuid
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
 
-from bench.harness import BENCH_DIR, SHORT_NAMES, Report, Server, Stack, free_port, percentile, token, wait_ready
+from bench.harness import BENCH_DIR, SHORT_NAMES, Report, Server, Stack, free_port, percentile, token
 from bench.ingest import count, publish_survey, rows
+from bench.soak_client import client
+from cxloop import supervisor
 from shared.auth import SCOPES
 
 PREFIX = "bench_soak"
-BATCH = 100
-GIVE_UP_SECONDS = 300.0
 DRAIN_LIMIT_SECONDS = 900.0
-READY_SECONDS = 180.0  # a shared, loaded machine can take a minute to start a process
+READY_SECONDS = 600.0  # a shared, loaded machine can take minutes to start a process
 RULE = {
     "name": "Detractors",
     "conditions": [{"type": "score", "question_kind": "nps", "op": "<=", "value": 6}],
     "priority": "high",
     "sla": {"first_contact_hours": 24, "resolution_hours": 72},
 }
-
-
-# ---------------------------------------------------------------------------------------------- clients
-
-
-@dataclass
-class Tally:
-    """What one client saw."""
-
-    accepted: dict[str, str] = field(default_factory=dict)  # external id -> response id
-    statuses: Counter[str] = field(default_factory=Counter)
-    conflicts_at: list[float] = field(default_factory=list)  # when a 409 (key in flight) was answered
-    server_errors_at: list[float] = field(default_factory=list)
-    blocked: list[float] = field(default_factory=list)  # seconds a request kept getting 409 before its answer
-    replay_mismatches: int = 0
-    requests: int = 0
-
-
-def send(http: httpx.Client, tally: Tally, path: str, body: dict[str, Any], key: str) -> httpx.Response | None:
-    """POST until an answer other than a crash, a 5xx or a 409 (same key each time); None if it gave up."""
-    started, first_conflict = time.time(), None
-    while time.time() - started < GIVE_UP_SECONDS:
-        tally.requests += 1
-        try:
-            answer = http.post(path, json=body, headers={"Idempotency-Key": key})
-        except httpx.TransportError:
-            tally.statuses["connection error"] += 1
-            time.sleep(0.2)
-            continue
-        tally.statuses[str(answer.status_code)] += 1
-        if answer.status_code >= 500:
-            tally.server_errors_at.append(time.time())
-        elif answer.status_code == 409:
-            tally.conflicts_at.append(time.time())
-            first_conflict = first_conflict or time.time()
-        else:
-            if first_conflict is not None:
-                tally.blocked.append(time.time() - first_conflict)
-            return answer
-        time.sleep(0.2)
-    tally.statuses["gave up"] += 1
-    return None
-
-
-def client(index: int, survey_url: str, bearer: str, survey_id: str, deadline: float, out: str) -> None:
-    """One client process: batches, keyed singles and replays until `deadline`; its tally as JSON in `out`."""
-    rng, tally = random.Random(index), Tally()  # noqa: S311 - a load mix, not secrets
-    singles: list[tuple[str, dict[str, Any], str]] = []  # key, body, response id
-    headers = {"Authorization": f"Bearer {bearer}"}
-    with httpx.Client(base_url=survey_url, headers=headers, timeout=60) as http:
-        n = 0
-        while time.time() < deadline:
-            n += 1
-            roll = rng.random()
-            if roll < 0.1 and singles:
-                key, body, first_id = rng.choice(singles)
-                answer = send(http, tally, "/v1/responses", body, key)
-                if answer is not None and answer.json().get("id") != first_id:
-                    tally.replay_mismatches += 1
-            elif roll < 0.55:
-                body = {"survey_id": survey_id, "external_id": f"c{index}-s{n}", "answers": {"nps": rng.randint(0, 10)}}
-                answer = send(http, tally, "/v1/responses", body, key := f"c{index}-s{n}")
-                if answer is not None and answer.status_code in (200, 201):
-                    tally.accepted[body["external_id"]] = answer.json()["id"]
-                    singles.append((key, body, answer.json()["id"]))
-            else:
-                items = [
-                    {
-                        "survey_id": survey_id,
-                        "external_id": f"c{index}-b{n}-{i}",
-                        "answers": {"nps": rng.randint(0, 10)},
-                    }
-                    for i in range(BATCH)
-                ]
-                answer = send(http, tally, "/v1/responses/batch", {"items": items}, f"c{index}-b{n}")
-                if answer is not None and answer.status_code in (200, 201):
-                    for item in answer.json()["items"]:
-                        tally.accepted[items[item["index"]]["external_id"]] = item["id"]
-    Path(out).write_text(json.dumps(tally.__dict__))
 
 
 # ---------------------------------------------------------------------------------------------- the stack
@@ -154,7 +74,8 @@ def restart(server: Server) -> float:
     log = (BENCH_DIR / "logs" / f"{server.name}-{server.port}.log").open("ab")
     command = [part.replace("{port}", str(server.port)) for part in server.command]
     server.process = subprocess.Popen(command, env=server.env, stdout=log, stderr=subprocess.STDOUT)  # noqa: S603
-    wait_ready(server.url, seconds=READY_SECONDS)
+    if not supervisor.wait_ready(server.url, seconds=READY_SECONDS):
+        print(f"  soak: {server.name} not ready after {READY_SECONDS:.0f} s; carrying on", flush=True)
     return time.monotonic() - started
 
 
@@ -244,15 +165,23 @@ def run(report: Report, *, minutes: float = 10.0, clients: int = 4, kill_every: 
     kills: list[tuple[float, str, float]] = []  # when, which, seconds to ready
     spawn = multiprocessing.get_context("spawn")
     try:
-        started = time.time()
-        deadline = started + minutes * 60
         outs = [str(out_dir / f"client-{i}.json") for i in range(clients)]
+        ready = [spawn.Event() for _ in range(clients)]
+        start_at = spawn.Value("d", 0.0)  # set once every client is ready to send (imports take a while)
         workers = [
-            spawn.Process(target=client, args=(i, stack.url("survey"), bearer, survey_id, deadline, outs[i]))
+            spawn.Process(
+                target=client,
+                args=(i, stack.url("survey"), bearer, survey_id, minutes * 60, outs[i], ready[i], start_at),
+            )
             for i in range(clients)
         ]
         for worker in workers:
             worker.start()
+        for flag in ready:
+            flag.wait()
+        started = time.time()
+        start_at.value = started
+        deadline = started + minutes * 60
         while time.time() + kill_every < deadline:
             time.sleep(kill_every)
             victim = rng.choice(SHORT_NAMES)
