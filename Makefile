@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install openapi bench clean
+.PHONY: run test install openapi bench soak clean
 .DEFAULT_GOAL := run
 
 $(STAMP): pyproject.toml
@@ -31,6 +31,12 @@ test: $(STAMP)
 bench: $(STAMP)
 	command -v wrk >/dev/null || { apt-get update -qq && apt-get install -y -qq wrk; }
 	$(BIN)/python -m bench.run
+
+# The soak (bench/soak.py): MINUTES of mixed load while a random service is SIGKILLed every 30 s, then exact checks;
+# writes bench/results/soak-<date>.md.
+MINUTES ?= 10
+soak: $(STAMP)
+	$(BIN)/python -m bench.soak --minutes $(MINUTES)
 
 openapi: $(STAMP)
 	$(BIN)/cxloop openapi export

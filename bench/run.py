@@ -6,9 +6,12 @@ Sections (each can be run alone with `python -m bench.<module>`):
 - metrics: scorecards and `GET /v1/metrics/nps` on 1 M and 10 M responses vs raw SQL aggregates
   (bench/metrics_scale.py);
 - themes: tagging cost at ingest, re-tag comments/s, theme metrics p99 (bench/themes.py);
-- memory: a 100,000-response export and 10,000-contact bulk upserts keep the server flat (bench/memory.py).
+- memory: a 100,000-response export and 10,000-contact bulk upserts keep the server flat (bench/memory.py);
+- webhooks: deliveries/s to a fast local receiver and webhook lag under the single-ingest load (bench/webhooks.py);
+- soak (not in the default run; also `make soak`): minutes of mixed load while a random service is SIGKILLed
+  every 30 s, then exact checks (bench/soak.py); `--minutes` sets its length (default 10).
 
-    .venv/bin/python -m bench.run [--sections ingest,metrics,memory] [--quick] [--out FILE]
+    .venv/bin/python -m bench.run [--sections ingest,metrics,memory,themes,webhooks,soak] [--quick] [--minutes 10]
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ import psycopg
 
 from bench.harness import ADMIN_URL, BENCH_DIR, LOADGEN_CPU, Report, psycopg_url, require_wrk
 
-SECTIONS = ("ingest", "metrics", "memory", "themes")
+SECTIONS = ("ingest", "metrics", "memory", "themes", "webhooks")
+OPTIONAL = ("soak",)
 
 
 def _cpu_model() -> str:
@@ -69,7 +73,7 @@ def machine() -> list[str]:
     ]
 
 
-def _section(name: str) -> Callable[[Report, bool], object]:
+def _section(name: str, minutes: float = 10.0) -> Callable[[Report, bool], object]:
     """The entry point of a section, with its quick (smoke) settings."""
     if name == "ingest":
         from bench import ingest
@@ -87,7 +91,15 @@ def _section(name: str) -> Callable[[Report, bool], object]:
         from bench import memory
 
         return lambda report, quick: memory.run(report, rows=10_000 if quick else 100_000)
-    raise SystemExit(f"unknown section {name!r}; choose from {', '.join(SECTIONS)}")
+    if name == "webhooks":
+        from bench import webhooks
+
+        return lambda report, quick: webhooks.run(report, seconds=3 if quick else 16)
+    if name == "soak":
+        from bench import soak
+
+        return lambda report, quick: soak.run(report, minutes=1 if quick else minutes)
+    raise SystemExit(f"unknown section {name!r}; choose from {', '.join(SECTIONS + OPTIONAL)}")
 
 
 def main() -> None:
@@ -96,10 +108,11 @@ def main() -> None:
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--quick", action="store_true", help="small sizes and short runs: a smoke test, no figures")
     parser.add_argument("--out", type=Path, help="where to write the markdown (default bench/results/<date>.md)")
+    parser.add_argument("--minutes", type=float, default=10.0, help="length of the soak section's load")
     args = parser.parse_args()
     require_wrk()
     names = [s.strip() for s in args.sections.split(",") if s.strip()]
-    runners = {name: _section(name) for name in names}
+    runners = {name: _section(name, args.minutes) for name in names}
     report, timings, failed = Report(), [], False
     started = time.monotonic()
     for name, runner in runners.items():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import logging
 from collections.abc import AsyncIterator, Callable, Coroutine, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,7 +18,6 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from shared.auth import TokenVerifier
-from shared.background import pause
 from shared.consumer import EventHandlers, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
@@ -42,7 +40,7 @@ from shared.strict_query import strict_query
 from shared.text_guard import UnstorableTextMiddleware, refuse_unstorable_path
 from shared.webhooks.delivery import Webhooks
 from shared.webhooks.routes import webhooks_router
-from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
+from shared.webhooks.tables import WebhookTables
 
 # A periodic job of a service (a sender, a sweeper): runs in-process until the event is set; also a CLI command.
 BackgroundLoop = Callable[[FastAPI, asyncio.Event], Coroutine[Any, Any, None]]
@@ -54,9 +52,6 @@ class EventConsumer:
 
     inbox: type[InboxFields]
     handlers: EventHandlers
-
-
-WebhookTables = tuple[type[WebhookFields], type[WebhookDeliveryFields]]
 
 
 @dataclass(frozen=True)
@@ -84,24 +79,12 @@ def _webhooks(db: Database, settings: ServiceSettings, tables: WebhookTables | N
         return None
     return Webhooks(
         db=db,
-        webhooks=tables[0],
-        deliveries=tables[1],
+        tables=tables,
         allow_private=settings.webhooks_allow_private,
         disable_after=dt.timedelta(hours=settings.webhooks_disable_after_hours),
+        concurrency=settings.webhooks_concurrency,
+        per_webhook=settings.webhooks_per_webhook_concurrency,
     )
-
-
-async def _deliver_webhooks(app: FastAPI, stop: asyncio.Event) -> None:
-    """Send due webhook deliveries about once a second until stopped."""
-    hooks: Webhooks = app.state.webhooks
-    while not stop.is_set():
-        try:
-            busy = await hooks.deliver_due()
-        except Exception:
-            logging.getLogger("cxloop.webhooks").exception("webhook delivery failed; retrying")
-            busy = 0
-        if not busy:
-            await pause(stop, seconds=1.0)
 
 
 def _operation_id(route: APIRoute) -> str:
@@ -115,21 +98,23 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     ttl = dt.timedelta(hours=settings.idempotency_ttl_hours)
     idempotency = IdempotentRunner(db, spec.idempotency_table, ttl=ttl)
     hooks = _webhooks(db, settings, spec.webhooks)
-    background = spec.background
     if hooks is not None:
         dispatcher.local = {"webhooks": hooks.fan_out}
-        background = [*background, _deliver_webhooks]
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         stop = asyncio.Event()
         loops: list[Callable[[asyncio.Event], Coroutine[Any, Any, None]]] = [dispatcher.run, idempotency.purge_loop]
-        loops += [partial(loop, app) for loop in background]
+        loops += [partial(loop, app) for loop in spec.background]
+        if hooks is not None:
+            loops.append(hooks.run)
         tasks = [asyncio.create_task(loop(stop)) for loop in loops] if settings.background_tasks else []
         yield
         stop.set()
         await asyncio.gather(*tasks)
         await dispatcher.close()
+        if hooks is not None:
+            await hooks.close()
         for client in app.state.service_clients:
             await client.aclose()
         await db.dispose()
@@ -179,7 +164,7 @@ def _include_routers(app: FastAPI, spec: ServiceSpec) -> None:
     if spec.event_feed:
         app.include_router(event_feed_router(spec.outbox_table))
     if spec.webhooks is not None:
-        app.include_router(webhooks_router(webhooks=spec.webhooks[0], deliveries=spec.webhooks[1]))
+        app.include_router(webhooks_router(spec.webhooks))
     for router in spec.routers:
         app.include_router(router)
     if spec.consumer is not None:

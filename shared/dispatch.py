@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 from sqlalchemy import bindparam, update
 from sqlmodel import col
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import mint_service_token
 from shared.background import pause
@@ -28,7 +29,9 @@ from shared.outbox import OutboxEventFields, on_outbox_commit
 from shared.settings import CommonSettings
 
 logger = logging.getLogger("cxloop.dispatch")
-LocalStop = Callable[[Sequence[OutboxEventFields]], Awaitable[None]]
+# A stop inside the producing service (its webhooks' fan-out, a notifier): it writes with the session it is given,
+# in the transaction that also ticks the stop off the events, so a crash keeps both or neither.
+LocalStop = Callable[[AsyncSession, Sequence[OutboxEventFields]], Awaitable[None]]
 BACKOFF_CAP_SECONDS = 30.0
 
 
@@ -84,6 +87,10 @@ class Dispatcher:
         for row in rows:
             for destination in row.destinations:
                 by_destination[destination].append(row)
+        for destination in [d for d in by_destination if d in self.local]:
+            batch = by_destination.pop(destination)
+            error = await self._local_stop(destination, batch, pending)
+            failures.update({row.id: f"{destination}: {error}"[:2000] for row in batch if error is not None})
         headers = {"Authorization": f"Bearer {self._token()}"}
         # Every destination at once: a batch waits for the slowest subscriber, not for the sum of them.
         destinations = list(by_destination)
@@ -113,14 +120,32 @@ class Dispatcher:
         rows.sort(key=lambda r: (r.occurred_at, r.id))
         return rows
 
+    async def _local_stop(
+        self, destination: str, rows: list[OutboxEventFields], pending: dict[str, list[str]]
+    ) -> str | None:
+        """Run a local stop and tick it off its events in one transaction; on success `pending` loses it."""
+        left = {row.id: [d for d in pending[row.id] if d != destination] for row in rows}
+        now, core = utcnow(), self.table.__table__  # type: ignore[attr-defined]
+        ticks = [
+            {
+                "row_id": row_id,
+                "destinations": rest,
+                "status": "pending" if rest else "delivered",
+                "delivered_at": None if rest else now,
+            }
+            for row_id, rest in left.items()
+        ]
+        try:
+            async with self.db.sessions() as session, session.begin():
+                await self.local[destination](session, rows)
+                await session.exec(update(core).where(core.c.id == bindparam("row_id")), params=ticks)  # type: ignore[call-overload]
+        except Exception as exc:
+            logger.exception("local stop %s failed", destination)
+            return f"{type(exc).__name__}: {exc}"
+        pending.update(left)
+        return None
+
     async def _post(self, destination: str, rows: list[OutboxEventFields], headers: dict[str, str]) -> str | None:
-        if destination in self.local:
-            try:
-                await self.local[destination](rows)
-            except Exception as exc:
-                logger.exception("local stop %s failed", destination)
-                return f"{type(exc).__name__}: {exc}"
-            return None
         client = self.clients.get(destination)
         if client is None:
             return f"no client for {destination!r}"

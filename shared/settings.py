@@ -74,6 +74,12 @@ class CommonSettings(BaseSettings):
         default=False, description="Allow webhook URLs on loopback/private networks (tests, local development)"
     )
     webhooks_disable_after_hours: int = Field(default=72, ge=1, le=24 * 30)
+    webhooks_concurrency: int = Field(
+        default=64, ge=1, le=1000, description="Webhook requests in flight at once per process, over every webhook"
+    )
+    webhooks_per_webhook_concurrency: int = Field(
+        default=8, ge=1, le=100, description="Webhook requests in flight at once per process to one webhook"
+    )
     background_tasks: bool = Field(default=True, description="Run the outbox dispatcher (and sweepers) in-process")
     idempotency_ttl_hours: int = Field(
         default=24, ge=1, le=24 * 365, description="How long an Idempotency-Key is remembered (then purged)"

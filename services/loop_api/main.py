@@ -16,6 +16,7 @@ from services.loop_api.models import (
     OrgSettingsRow,
     OutboxEvent,
     Webhook,
+    WebhookAttempt,
     WebhookDelivery,
 )
 from services.loop_api.notifications import routes as notifications
@@ -30,6 +31,7 @@ from services.loop_api.settings import LoopSettings, get_settings
 from services.loop_api.teams import routes as teams
 from shared.app import EventConsumer, ServiceSpec, create_service_app
 from shared.clients import metrics_client
+from shared.webhooks.tables import WebhookTables
 
 METRICS_TIMEOUT_SECONDS = 5.0
 
@@ -58,7 +60,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         org_settings_model=LoopOrgSettings,
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(clock, max_age)),
         background=[sweep_loop, effects_loop, notify_loop],
-        webhooks=(Webhook, WebhookDelivery),
+        webhooks=WebhookTables(Webhook, WebhookDelivery, WebhookAttempt),
     )
     app = create_service_app(spec, settings)
     app.state.clock = clock

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from sqlalchemy import UniqueConstraint
+
 from services.loop_api.base import LoopTable
 from services.loop_api.cases.models import Case, CaseEvent
 from services.loop_api.notifications.models import Notification
@@ -15,7 +17,7 @@ from services.loop_api.teams.models import EscalationMap, Team
 from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import InboxFields, OutboxEventFields
-from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
+from shared.webhooks.tables import WebhookAttemptFields, WebhookDeliveryFields, WebhookFields
 
 __all__ = [
     "ActionPlan",
@@ -54,9 +56,16 @@ class Webhook(WebhookFields, LoopTable, table=True):
 
 
 class WebhookDelivery(WebhookDeliveryFields, LoopTable, table=True):
-    """One event owed to one webhook."""
+    """One event owed to one webhook (exactly one row per webhook and event, whatever crashed during fan-out)."""
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+
+
+class WebhookAttempt(WebhookAttemptFields, LoopTable, table=True):
+    """Every attempt to deliver a webhook delivery, with what the receiver answered."""
+
+    __tablename__ = "webhook_attempts"
 
 
 class InboxEvent(InboxFields, LoopTable, table=True):

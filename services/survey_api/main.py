@@ -14,6 +14,7 @@ from services.survey_api.models import (
     OrgSettingsRow,
     OutboxEvent,
     Webhook,
+    WebhookAttempt,
     WebhookDelivery,
 )
 from services.survey_api.org_settings import SurveyOrgSettings
@@ -24,6 +25,7 @@ from services.survey_api.respondent import routes as respondent
 from services.survey_api.responses import routes as responses
 from services.survey_api.settings import SurveySettings, get_settings
 from shared.app import EventConsumer, ServiceSpec, create_service_app
+from shared.webhooks.tables import WebhookTables
 
 
 def create_app(settings: SurveySettings | None = None) -> FastAPI:
@@ -44,7 +46,7 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         idempotency_table=IdempotencyRecord,
         org_settings_table=OrgSettingsRow,
         outbox_table=OutboxEvent,
-        webhooks=(Webhook, WebhookDelivery),
+        webhooks=WebhookTables(Webhook, WebhookDelivery, WebhookAttempt),
         event_feed=True,
         org_settings_model=SurveyOrgSettings,
         org_settings_check=check_org_settings,

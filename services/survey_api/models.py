@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from sqlalchemy import UniqueConstraint
 from sqlmodel import SQLModel
 
 from shared.db import new_registry
@@ -11,7 +12,7 @@ from shared.idempotency import IdempotencyRecordFields
 from shared.org_settings import OrgSettingsFields
 from shared.outbox import InboxFields, OutboxEventFields
 from shared.ratelimit import RateLimitFields
-from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
+from shared.webhooks.tables import WebhookAttemptFields, WebhookDeliveryFields, WebhookFields
 
 
 class SurveyTable(SQLModel, registry=new_registry()):
@@ -50,9 +51,16 @@ class Webhook(WebhookFields, SurveyTable, table=True):
 
 
 class WebhookDelivery(WebhookDeliveryFields, SurveyTable, table=True):
-    """One event owed to one webhook."""
+    """One event owed to one webhook (exactly one row per webhook and event, whatever crashed during fan-out)."""
 
     __tablename__ = "webhook_deliveries"
+    __table_args__ = (UniqueConstraint("webhook_id", "event_id"),)
+
+
+class WebhookAttempt(WebhookAttemptFields, SurveyTable, table=True):
+    """Every attempt to deliver a webhook delivery, with what the receiver answered."""
+
+    __tablename__ = "webhook_attempts"
 
 
 class RateLimitCounter(RateLimitFields, SurveyTable, table=True):

@@ -1,4 +1,5 @@
-"""`/v1/webhooks`: subscribe a URL to events (scope `admin`); the secret is shown once; deliveries are visible."""
+"""`/v1/webhooks`: subscribe a URL to events (scope `admin`); the secret is shown once; deliveries and every
+attempt at them are visible."""
 
 # No `from __future__ import annotations`: FastAPI must see the concrete types of the closures below.
 import datetime as dt
@@ -16,7 +17,7 @@ from shared.ids import new_id
 from shared.pagination import CursorQuery, LimitQuery, Page, keyset, page_of, visible_page
 from shared.webhooks.signing import new_secret
 from shared.webhooks.ssrf import check_target
-from shared.webhooks.tables import WebhookDeliveryFields, WebhookFields
+from shared.webhooks.tables import WebhookAttemptFields, WebhookFields, WebhookTables
 
 EventPattern = Annotated[str, StringConstraints(pattern=r"^(\*|[a-z][a-z_]*\.(\*|[a-z][a-z_]*))$", max_length=100)]
 
@@ -55,21 +56,34 @@ class WebhookCreated(WebhookPublic):
     secret: str
 
 
+class AttemptPublic(BaseModel):
+    """One attempt at a delivery: when, how long it took, and the receiver's status code or the error."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    number: int
+    at: dt.datetime
+    duration_ms: float
+    status_code: int | None
+    error: str | None
+
+
 class DeliveryPublic(BaseModel):
-    """One event owed to a webhook and how its attempts went."""
+    """One event owed to a webhook, where it stands, and every attempt so far (oldest first)."""
 
     model_config = ConfigDict(from_attributes=True)
 
     id: str
     event_id: str
     event_type: str
-    status: str
+    status: str = Field(description="pending, delivered or failed (given up)")
     attempts: int
-    next_attempt_at: dt.datetime
+    next_attempt_at: dt.datetime | None = Field(description="When it is tried next; null once delivered or failed")
     last_status_code: int | None
     last_error: str | None
     created_at: dt.datetime
     delivered_at: dt.datetime | None
+    attempt_log: list[AttemptPublic] = Field(description="Every attempt, oldest first")
 
 
 def visible(principal: Principal, webhook: WebhookFields) -> bool:
@@ -79,8 +93,21 @@ def visible(principal: Principal, webhook: WebhookFields) -> bool:
     return webhook.units is not None and all(principal.sees_unit(u) for u in webhook.units)
 
 
-def webhooks_router(*, webhooks: type[WebhookFields], deliveries: type[WebhookDeliveryFields]) -> APIRouter:
-    """Create, list, read, enable and delete webhooks, and read their deliveries."""
+async def attempt_logs(
+    session: SessionDep, table: type[WebhookAttemptFields], delivery_ids: list[str]
+) -> dict[str, list[AttemptPublic]]:
+    """Every attempt at each of these deliveries, oldest first, by delivery id."""
+    logs: dict[str, list[AttemptPublic]] = {delivery_id: [] for delivery_id in delivery_ids}
+    if delivery_ids:
+        statement = select(table).where(col(table.delivery_id).in_(delivery_ids)).order_by(col(table.number))
+        for row in await session.exec(statement):
+            logs[row.delivery_id].append(AttemptPublic.model_validate(row))
+    return logs
+
+
+def webhooks_router(tables: WebhookTables) -> APIRouter:
+    """Create, list, read, enable and delete webhooks, and read their deliveries with every attempt."""
+    webhooks, deliveries = tables.webhooks, tables.deliveries
     router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], responses=problem_responses(401, 403, 422))
     admin = Annotated[Principal, Depends(require_scopes("admin"))]
 
@@ -128,7 +155,7 @@ def webhooks_router(*, webhooks: type[WebhookFields], deliveries: type[WebhookDe
         await session.exec(
             update(deliveries)
             .where(col(deliveries.webhook_id) == webhook.id, col(deliveries.status) == "pending")
-            .values(status="failed", last_error="webhook deleted")
+            .values(status="failed", next_attempt_at=None, last_error="webhook deleted")
         )
         await session.delete(webhook)
         return Response(status_code=204)
@@ -136,12 +163,16 @@ def webhooks_router(*, webhooks: type[WebhookFields], deliveries: type[WebhookDe
     async def list_webhook_deliveries(
         webhook_id: str, principal: admin, session: SessionDep, limit: LimitQuery = 50, cursor: CursorQuery = None
     ) -> Page[DeliveryPublic]:
-        """Every event owed to this webhook, oldest first, with its attempts."""
+        """Every event owed to this webhook, oldest first, with every attempt at it."""
         await find(session, principal, webhook_id)
         statement = select(deliveries).where(deliveries.webhook_id == webhook_id)
         rows = (await session.exec(keyset(statement, col(deliveries.id), limit=limit, cursor=cursor))).all()
         items, next_cursor = page_of(rows, limit=limit, key_of=lambda d: d.id)
-        return Page(items=[DeliveryPublic.model_validate(d) for d in items], next_cursor=next_cursor)
+        logs = await attempt_logs(session, tables.attempts, [d.id for d in items])
+        return Page(
+            items=[DeliveryPublic.model_validate({**d.model_dump(), "attempt_log": logs[d.id]}) for d in items],
+            next_cursor=next_cursor,
+        )
 
     missing = problem_responses(404)
     router.add_api_route("", create_webhook, methods=["POST"], status_code=201, response_model=WebhookCreated)

@@ -1,8 +1,10 @@
-"""Columns of a service's `webhooks` and `webhook_deliveries` tables (each service declares them on its base)."""
+"""Columns of a service's `webhooks`, `webhook_deliveries` and `webhook_attempts` tables (each service declares
+them on its base, with a unique (webhook_id, event_id) on its deliveries: one delivery per event and webhook)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 from sqlmodel import Field, SQLModel
@@ -28,7 +30,7 @@ class WebhookFields(SQLModel):
 
 
 class WebhookDeliveryFields(SQLModel):
-    """One event owed to one webhook, and every attempt's outcome so far."""
+    """One event owed to one webhook, where it stands, and its latest attempt's outcome."""
 
     id: str = Field(primary_key=True, max_length=40)
     org: str = Field(max_length=100)
@@ -38,8 +40,32 @@ class WebhookDeliveryFields(SQLModel):
     payload: dict[str, Any] = Field(sa_type=JSONType)
     status: str = Field(default="pending", max_length=20)  # pending, delivered, failed (gave up)
     attempts: int = 0
-    next_attempt_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
+    # when the next attempt is due; None once delivered or given up (nothing more will be tried)
+    next_attempt_at: dt.datetime | None = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_status_code: int | None = None
     last_error: str | None = Field(default=None, max_length=1000)
     created_at: dt.datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     delivered_at: dt.datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class WebhookAttemptFields(SQLModel):
+    """One attempt to deliver: when, how long it took, and what the receiver answered (or why it failed)."""
+
+    id: str = Field(primary_key=True, max_length=40)
+    org: str = Field(max_length=100)
+    delivery_id: str = Field(max_length=40, index=True)
+    webhook_id: str = Field(max_length=40)
+    number: int  # 1 for the first attempt of its delivery
+    at: dt.datetime = Field(sa_type=UTCDateTime)
+    duration_ms: float
+    status_code: int | None = None
+    error: str | None = Field(default=None, max_length=1000)
+
+
+@dataclass(frozen=True)
+class WebhookTables:
+    """A service's three webhook tables, as it declares them on its own base."""
+
+    webhooks: type[WebhookFields]
+    deliveries: type[WebhookDeliveryFields]
+    attempts: type[WebhookAttemptFields]
