@@ -23,6 +23,7 @@ from shared.background import pause
 from shared.consumer import EventHandlers, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
+from shared.docs import install_docs
 from shared.errors import (
     PROBLEM_JSON,
     RETRY_AFTER_SECONDS,
@@ -140,6 +141,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # shared.docs serves them with local assets
+        redoc_url=None,
         # every documented route: unknown or repeated query parameters, and unstorable path text, are 422
         dependencies=[Depends(strict_query), Depends(refuse_unstorable_path)],
     )
@@ -152,6 +155,7 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.webhooks = hooks
     app.state.service_clients = []  # the service's clients of other services (shared.clients), closed at shutdown
     install_error_handlers(app)
+    install_docs(app)
     _include_routers(app, spec)
     if settings.cors_origins:
         app.add_middleware(
