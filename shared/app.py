@@ -33,6 +33,7 @@ from shared.errors import (
     problem_responses,
 )
 from shared.feed import event_feed_router
+from shared.gauges import BusinessGauges, GaugeSource, outbox_gauges, webhook_gauges
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
 from shared.org_settings import OrgSettingsFields, SettingsCheck, org_settings_router
@@ -77,6 +78,7 @@ class ServiceSpec:
     webhooks: WebhookTables | None = None
     event_feed: bool = False
     org_settings_check: SettingsCheck | None = None
+    gauges: Sequence[GaugeSource] = ()  # the service's business gauges on /metrics (besides outbox, webhooks)
     version: str = "0.1.0"
 
 
@@ -150,6 +152,10 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.db = db
     app.state.verifier = TokenVerifier(settings)
     app.state.http_metrics = metrics = HttpMetrics()
+    sources = [outbox_gauges(spec.outbox_table), *spec.gauges]
+    if spec.webhooks is not None:
+        sources.append(webhook_gauges(spec.webhooks[0]))
+    app.state.gauges = BusinessGauges(registry=metrics.registry, db=db, sources=sources)
     app.state.idempotency = idempotency
     app.state.dispatcher = dispatcher
     app.state.webhooks = hooks
@@ -216,7 +222,8 @@ def _health_router() -> APIRouter:
 
     @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
-        """Prometheus text: request counts and latencies per route."""
+        """Prometheus text: request counts and latencies per route, and the service's business gauges."""
+        await request.app.state.gauges.refresh()
         body, content_type = request.app.state.http_metrics.render()
         return Response(body, media_type=content_type)
 

@@ -1,4 +1,4 @@
-"""Request ids, structured logs (JSON or console), Prometheus metrics and the body size limit, as one ASGI middleware."""
+"""Request ids, structured logs (JSON or console), Prometheus metrics and the body limit, as one ASGI middleware."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ import uuid
 from typing import Any, Literal
 
 import structlog
-
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from structlog.typing import EventDict, Processor
@@ -112,6 +111,19 @@ class HttpMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
+
+        self.ingested = Counter(
+            "cxloop_ingested_total",
+            "Items partners posted (responses, outcomes, contacts), by what happened to each",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+
+    def count_ingest(self, kind: str, *, accepted: int = 0, duplicates: int = 0, rejected: int = 0) -> None:
+        """Count what one single or batch request took in."""
+        for result, count in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+            if count:
+                self.ingested.labels(kind, result).inc(count)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""
