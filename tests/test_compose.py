@@ -118,7 +118,7 @@ def rendered(tmp_path: Path, env: dict[str, str] | None) -> dict[str, Any]:
         "config",
     ]
     clean = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(tmp_path)}
-    out = subprocess.run(command, env=clean, capture_output=True, text=True, check=True, cwd=tmp_path)  # noqa: S603
+    out = subprocess.run(command, env=clean, capture_output=True, text=True, check=True, cwd=tmp_path)
     document: dict[str, Any] = yaml.safe_load(out.stdout)
     return document
 
