@@ -124,7 +124,7 @@ async def test_chart_of_the_org_and_other_metrics_and_bad_input(
     assert float(week1[0].get("data-value") or 0) == pytest.approx(
         expected_nps(promoters, passives, detractors + 30)[0]
     )
-    empty = ET.fromstring((await chart(metrics_client, headers, "/v1/scorecards/apac/chart.svg", metric="csat")).text)
+    empty = parse((await chart(metrics_client, headers, "/v1/scorecards/apac/chart.svg", metric="csat")).text)
     assert not list(empty.iter(f"{SVG}circle"))
     assert "No week has enough answers" in (empty.find(f"{SVG}desc").text or "")  # type: ignore[union-attr]
     for params in ({"metric": "revenue"}, {"weeks": 1}, {"weeks": 500}, {"colour": "red"}):
