@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from cxloop import migrations, supervisor
+from cxloop import chores, migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
 from services.loop_api.cases.sweeper import sweep_once
 from services.metrics_api.rollups import rebuild_rollups
@@ -31,6 +31,7 @@ loop_app = typer.Typer(help="loop_api's periodic jobs, run once.", no_args_is_he
 app.add_typer(loop_app, name="loop")
 metrics_app = typer.Typer(help="metrics_api maintenance.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
+chores.register(app)  # `cxloop import …`, `cxloop demo`
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 Target = Annotated[str, typer.Argument(help="survey, metrics, loop or all")]
