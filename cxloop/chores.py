@@ -3,13 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
 import httpx
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn, TransferSpeedColumn
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    SpinnerColumn,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
 
 from cxloop import demo as demo_seed
 from cxloop.importer import ImportFailed, Kind, Mapping, Summary, import_file
@@ -107,6 +118,15 @@ def demo(
         report = asyncio.run(demo_seed.run(urls=urls, token=bearer(token, org), plan=plan, progress=progress))
     for line in report.lines():
         console.print(line)
+
+
+@contextmanager
+def activity(description: str) -> Iterator[Callable[[int], None]]:
+    """A spinner with a running count and the time elapsed (on stderr), for a long command of unknown length."""
+    columns = (SpinnerColumn(), TextColumn("{task.description}"), TextColumn("{task.completed} done"))
+    with Progress(*columns, TimeElapsedColumn(), console=console) as progress:
+        task = progress.add_task(description, total=None)
+        yield lambda count: progress.advance(task, count)
 
 
 def register(app: typer.Typer) -> None:

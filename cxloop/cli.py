@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -128,7 +129,7 @@ def openapi_export(
         raise typer.Exit(1)
 
 
-async def _drain(spec: ServiceSpec) -> int:
+async def _drain(spec: ServiceSpec, on_sent: Callable[[int], None] = lambda _: None) -> int:
     settings = spec.settings()
     db = Database(settings.database_url)
     dispatcher = Dispatcher(db=db, table=spec.outbox, settings=settings, source=spec.short)
@@ -136,6 +137,7 @@ async def _drain(spec: ServiceSpec) -> int:
     try:
         while sent := await dispatcher.drain_once():
             total += sent
+            on_sent(sent)
     finally:
         await dispatcher.close()
         await db.dispose()
@@ -147,7 +149,9 @@ def outbox_drain(target: Target = "all") -> None:
     """Deliver every due outbox event now (what the in-process dispatcher does continuously)."""
     configure_logging(get_common_settings().log_level)
     for spec in _services(target):
-        typer.echo(f"{spec.name}: {asyncio.run(_drain(spec))} events processed")
+        with chores.activity(f"{spec.name}: delivering due events") as tick:
+            processed = asyncio.run(_drain(spec, tick))
+        typer.echo(f"{spec.name}: {processed} events processed")
 
 
 @loop_app.command("sweep")
@@ -188,6 +192,7 @@ async def _rebuild(org: str | None) -> dict[str, int]:
 def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org")] = None) -> None:
     """Recompute every rollup from the facts (also re-buckets days after an org changes its time zone)."""
     configure_logging(get_common_settings().log_level)
-    written = asyncio.run(_rebuild(org))
+    with chores.activity("metrics_api: re-dating facts and recounting rollups"):
+        written = asyncio.run(_rebuild(org))
     for name, rows in sorted(written.items()) or [("(no orgs)", 0)]:
         typer.echo(f"metrics_api: {name}: {rows} rollup rows")
