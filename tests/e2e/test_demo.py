@@ -15,7 +15,7 @@ from tests.e2e.test_closed_loop import stack  # noqa: F401 - the fixture
 
 def test_demo_fills_every_service(stack: Stack) -> None:  # noqa: F811
     command = [sys.executable, "-m", "cxloop", "demo", "--org", "demo", "--responses", "400"]
-    done = subprocess.run(command, env=stack.env(), capture_output=True, text=True, timeout=300)  # noqa: S603
+    done = subprocess.run(command, env=stack.env(), capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "responses stored" in done.stderr and "cases closed" in done.stderr
     token = mint_token(common_settings(), org="demo", sub="e2e", scopes=SCOPES)
