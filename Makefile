@@ -4,16 +4,30 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test install openapi bench soak clean
+LOCK := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --no-emit-index-url --no-emit-find-links \
+	--no-emit-trusted-host --strip-extras $(LOCK_FLAGS)
+
+.PHONY: run test install lock openapi bench soak clean
 .DEFAULT_GOAL := run
 
-$(STAMP): pyproject.toml
+# Exact versions from requirements-dev.lock (the runtime's requirements.lock plus the dev tools), then the
+# project itself without resolving anything again.
+$(STAMP): pyproject.toml requirements.lock requirements-dev.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --upgrade pip
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# Refresh the lock files from pyproject.toml (keeps current pins that still fit; `make lock LOCK_FLAGS=--upgrade`
+# moves everything to the newest allowed versions). Commit both files.
+lock:
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/pip-compile || $(BIN)/python -m pip install --quiet --disable-pip-version-check pip-tools
+	$(LOCK) -o requirements.lock pyproject.toml
+	$(LOCK) --extra dev -c requirements.lock -o requirements-dev.lock pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/cxloop migrate all

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from cxloop import migrations, supervisor
+from cxloop import chores, migrations, supervisor
 from cxloop.services import SERVICES, ServiceSpec, select
 from services.loop_api.cases.sweeper import sweep_once
 from services.loop_api.notifications.sender import notify_once
@@ -33,6 +34,7 @@ loop_app = typer.Typer(help="loop_api's periodic jobs, run once.", no_args_is_he
 app.add_typer(loop_app, name="loop")
 metrics_app = typer.Typer(help="metrics_api maintenance.", no_args_is_help=True)
 app.add_typer(metrics_app, name="metrics")
+chores.register(app)  # `cxloop import …`, `cxloop demo`
 
 OPENAPI_DIR = Path(__file__).resolve().parents[1] / "openapi"
 Target = Annotated[str, typer.Argument(help="survey, metrics, loop or all")]
@@ -129,7 +131,7 @@ def openapi_export(
         raise typer.Exit(1)
 
 
-async def _drain(spec: ServiceSpec) -> int:
+async def _drain(spec: ServiceSpec, on_sent: Callable[[int], None] = lambda _: None) -> int:
     settings = spec.settings()
     db = Database(settings.database_url)
     dispatcher = Dispatcher(db=db, table=spec.outbox, settings=settings, source=spec.short)
@@ -137,6 +139,7 @@ async def _drain(spec: ServiceSpec) -> int:
     try:
         while sent := await dispatcher.drain_once():
             total += sent
+            on_sent(sent)
     finally:
         await dispatcher.close()
         await db.dispose()
@@ -148,7 +151,9 @@ def outbox_drain(target: Target = "all") -> None:
     """Deliver every due outbox event now (what the in-process dispatcher does continuously)."""
     configure_logging(get_common_settings().log_level)
     for spec in _services(target):
-        typer.echo(f"{spec.name}: {asyncio.run(_drain(spec))} events processed")
+        with chores.activity(f"{spec.name}: delivering due events") as tick:
+            processed = asyncio.run(_drain(spec, tick))
+        typer.echo(f"{spec.name}: {processed} events processed")
 
 
 @loop_app.command("sweep")
@@ -197,6 +202,7 @@ async def _rebuild(org: str | None) -> dict[str, int]:
 def metrics_rebuild(org: Annotated[str | None, typer.Option(help="Only this org")] = None) -> None:
     """Recompute every rollup from the facts (also re-buckets days after an org changes its time zone)."""
     configure_logging(get_common_settings().log_level)
-    written = asyncio.run(_rebuild(org))
+    with chores.activity("metrics_api: re-dating facts and recounting rollups"):
+        written = asyncio.run(_rebuild(org))
     for name, rows in sorted(written.items()) or [("(no orgs)", 0)]:
         typer.echo(f"metrics_api: {name}: {rows} rollup rows")

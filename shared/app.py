@@ -21,6 +21,7 @@ from shared.auth import TokenVerifier
 from shared.consumer import EventHandlers, events_router
 from shared.db import Database
 from shared.dispatch import Dispatcher
+from shared.docs import install_docs
 from shared.errors import (
     PROBLEM_JSON,
     RETRY_AFTER_SECONDS,
@@ -30,6 +31,7 @@ from shared.errors import (
     problem_responses,
 )
 from shared.feed import event_feed_router
+from shared.gauges import BusinessGauges, GaugeSource, outbox_gauges, webhook_gauges
 from shared.idempotency import IdempotencyRecordFields, IdempotentRunner
 from shared.observability import HttpMetrics, RequestMiddleware
 from shared.org_settings import OrgSettingsFields, SettingsCheck, org_settings_router
@@ -71,6 +73,7 @@ class ServiceSpec:
     webhooks: WebhookTables | None = None
     event_feed: bool = False
     org_settings_check: SettingsCheck | None = None
+    gauges: Sequence[GaugeSource] = ()  # the service's business gauges on /metrics (besides outbox, webhooks)
     version: str = "0.1.0"
 
 
@@ -125,6 +128,8 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
         version=spec.version,
         lifespan=lifespan,
         generate_unique_id_function=_operation_id,
+        docs_url=None,  # shared.docs serves them with local assets
+        redoc_url=None,
         # every documented route: unknown or repeated query parameters, and unstorable path text, are 422
         dependencies=[Depends(strict_query), Depends(refuse_unstorable_path)],
     )
@@ -132,11 +137,16 @@ def create_service_app(spec: ServiceSpec, settings: ServiceSettings) -> FastAPI:
     app.state.db = db
     app.state.verifier = TokenVerifier(settings)
     app.state.http_metrics = metrics = HttpMetrics()
+    sources = [outbox_gauges(spec.outbox_table), *spec.gauges]
+    if spec.webhooks is not None:
+        sources.append(webhook_gauges(spec.webhooks.webhooks))
+    app.state.gauges = BusinessGauges(registry=metrics.registry, db=db, sources=sources)
     app.state.idempotency = idempotency
     app.state.dispatcher = dispatcher
     app.state.webhooks = hooks
     app.state.service_clients = []  # the service's clients of other services (shared.clients), closed at shutdown
     install_error_handlers(app)
+    install_docs(app)
     _include_routers(app, spec)
     if settings.cors_origins:
         app.add_middleware(
@@ -197,7 +207,8 @@ def _health_router() -> APIRouter:
 
     @router.get("/metrics", response_class=PlainTextResponse)
     async def metrics(request: Request) -> Response:
-        """Prometheus text: request counts and latencies per route."""
+        """Prometheus text: request counts and latencies per route, and the service's business gauges."""
+        await request.app.state.gauges.refresh()
         body, content_type = request.app.state.http_metrics.render()
         return Response(body, media_type=content_type)
 

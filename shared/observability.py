@@ -1,19 +1,23 @@
-"""Request ids, structured JSON logs, Prometheus metrics and the body size limit, as one ASGI middleware."""
+"""Request ids, structured logs (JSON or console), Prometheus metrics and the body limit, as one ASGI middleware."""
 
 from __future__ import annotations
 
 import contextvars
-import json
 import logging
+import os
 import re
+import sys
 import time
 import uuid
-from typing import Any
+from typing import Any, Literal
 
+import structlog
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from structlog.typing import EventDict, Processor
 
 from shared.errors import problem_response
+from shared.settings import get_common_settings
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 access_logger = logging.getLogger("cxloop.access")
@@ -21,29 +25,69 @@ _REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
 _METHODS_WITH_BODY = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-class JsonLogFormatter(logging.Formatter):
-    """One JSON object per line, with the request id of the request being served."""
-
-    def format(self, record: logging.LogRecord) -> str:
-        entry: dict[str, Any] = {
-            "ts": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
-            "level": record.levelname.lower(),
-            "logger": record.name,
-            "msg": record.getMessage(),
-        }
-        request_id = request_id_var.get()
-        if request_id:
-            entry["request_id"] = request_id
-        entry.update(getattr(record, "fields", {}))
-        if record.exc_info:
-            entry["exc"] = self.formatException(record.exc_info)
-        return json.dumps(entry, default=str)
+LogFormat = Literal["auto", "console", "json"]
 
 
-def configure_logging(level: str = "INFO") -> None:
-    """Send every log line to stderr as JSON (called by the CLI, not on import)."""
+def _request_id(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    """Add the id of the request being served, if any."""
+    request_id = request_id_var.get()
+    if request_id:
+        event["request_id"] = request_id
+    return event
+
+
+def _record_fields(_logger: Any, _method: str, event: EventDict) -> EventDict:
+    """Merge the `fields` a standard-library call passed as `extra={"fields": {...}}` (the access log's)."""
+    record = event.get("_record")
+    event.update(getattr(record, "fields", {}) or {})
+    return event
+
+
+def _chain() -> list[Processor]:
+    return [
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="ts"),
+        _request_id,
+        _record_fields,
+    ]
+
+
+def log_formatter(log_format: Literal["console", "json"], *, colors: bool = False) -> logging.Formatter:
+    """JSON lines (`ts`, `level`, `logger`, `msg`, `request_id`, fields) or coloured one-line console logs."""
+    renderer: Processor
+    if log_format == "json":
+        final: list[Processor] = [
+            structlog.processors.EventRenamer("msg"),
+            structlog.processors.format_exc_info,  # the traceback as one string, without local variables
+        ]
+        renderer = structlog.processors.JSONRenderer(default=str)
+    else:
+        final = []
+        renderer = structlog.dev.ConsoleRenderer(
+            colors=colors, timestamp_key="ts", exception_formatter=structlog.dev.plain_traceback
+        )
+    return structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=_chain(),
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, *final, renderer],
+    )
+
+
+def resolve_log_format(log_format: LogFormat, *, env: str, tty: bool) -> Literal["console", "json"]:
+    """`auto` is console on a terminal or in development, JSON otherwise (production, tests, pipes)."""
+    if log_format != "auto":
+        return log_format
+    return "console" if tty or env == "development" else "json"
+
+
+def configure_logging(level: str = "INFO", log_format: LogFormat | None = None) -> None:
+    """Send every log line to stderr in `CXLOOP_LOG_FORMAT` (called by the CLI, not on import)."""
+    settings = get_common_settings()
+    tty = sys.stderr.isatty()
+    chosen = resolve_log_format(log_format or settings.log_format, env=settings.env, tty=tty)
+    colors = chosen == "console" and (tty or settings.env == "development") and "NO_COLOR" not in os.environ
     handler = logging.StreamHandler()
-    handler.setFormatter(JsonLogFormatter())
+    handler.setFormatter(log_formatter(chosen, colors=colors))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
@@ -67,6 +111,19 @@ class HttpMetrics:
             registry=self.registry,
             buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
         )
+
+        self.ingested = Counter(
+            "cxloop_ingested_total",
+            "Items partners posted (responses, outcomes, contacts), by what happened to each",
+            ["kind", "result"],
+            registry=self.registry,
+        )
+
+    def count_ingest(self, kind: str, *, accepted: int = 0, duplicates: int = 0, rejected: int = 0) -> None:
+        """Count what one single or batch request took in."""
+        for result, count in (("accepted", accepted), ("duplicate", duplicates), ("rejected", rejected)):
+            if count:
+                self.ingested.labels(kind, result).inc(count)
 
     def render(self) -> tuple[bytes, str]:
         """The Prometheus text exposition and its content type."""

@@ -17,7 +17,10 @@ MIN_SECRET_BYTES = 32
 class CommonSettings(BaseSettings):
     """Authentication, HTTP limits and where the other services live."""
 
-    model_config = SettingsConfigDict(env_prefix="CXLOOP_", extra="ignore", populate_by_name=True)
+    # An empty variable means "unset" (docker-compose passes `${VAR:-}` through as ""), so defaults still apply.
+    model_config = SettingsConfigDict(
+        env_prefix="CXLOOP_", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     env: Literal["development", "test", "production"] = "development"
     jwt_secret: str = DEVELOPMENT_SECRET
@@ -70,6 +73,11 @@ class CommonSettings(BaseSettings):
         "(default: none; `*` trusts every client)",
     )
     log_level: str = "INFO"
+    log_format: Literal["auto", "console", "json"] = Field(
+        default="auto",
+        description="`console`: coloured one-line logs; `json`: one JSON object a line; `auto`: console on a "
+        "terminal or in development, JSON otherwise",
+    )
     webhooks_allow_private: bool = Field(
         default=False, description="Allow webhook URLs on loopback/private networks (tests, local development)"
     )

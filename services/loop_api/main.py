@@ -10,6 +10,7 @@ from services.loop_api.cases import routes as cases
 from services.loop_api.cases.sweeper import sweep_loop
 from services.loop_api.clock import Clock
 from services.loop_api.events import event_handlers
+from services.loop_api.gauges import case_gauges
 from services.loop_api.models import (
     IdempotencyRecord,
     InboxEvent,
@@ -60,6 +61,7 @@ def create_app(settings: LoopSettings | None = None) -> FastAPI:
         org_settings_model=LoopOrgSettings,
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(clock, max_age)),
         background=[sweep_loop, effects_loop, notify_loop],
+        gauges=[case_gauges],
         webhooks=WebhookTables(Webhook, WebhookDelivery, WebhookAttempt),
     )
     app = create_service_app(spec, settings)

@@ -8,6 +8,7 @@ from services.survey_api.catalog import routes as catalog
 from services.survey_api.catalog.purpose import check_org_settings
 from services.survey_api.contacts import outcome_routes as outcomes
 from services.survey_api.contacts import routes as contacts
+from services.survey_api.gauges import invitation_gauges
 from services.survey_api.models import (
     IdempotencyRecord,
     InboxEvent,
@@ -51,6 +52,7 @@ def create_app(settings: SurveySettings | None = None) -> FastAPI:
         org_settings_model=SurveyOrgSettings,
         org_settings_check=check_org_settings,
         background=[run_sender],
+        gauges=[invitation_gauges],
         consumer=EventConsumer(inbox=InboxEvent, handlers=event_handlers(settings)),
     )
     return create_service_app(spec, settings)

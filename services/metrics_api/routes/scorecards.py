@@ -1,17 +1,20 @@
-"""`/v1/scorecards[/{unit}]`: one small, cacheable answer per unit (scope `metrics:read`)."""
+"""`/v1/scorecards[/{unit}]`: one small, cacheable answer per unit, and its trend chart (scope `metrics:read`)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 from functools import partial
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.metrics_api import scorecards
 from services.metrics_api.case_figures import CaseFigures
 from services.metrics_api.schemas import Audience, Scorecard
+from services.metrics_api.svg_chart import render_svg
+from services.metrics_api.trend_chart import TrendRequest, trend_chart
 from shared.auth import Principal, require_scopes
 from shared.db import SessionDep
 from shared.errors import problem_responses
@@ -72,6 +75,44 @@ async def get_org_scorecard(
         audience=audience,
     )
     return _cached(request, card)
+
+
+ChartMetric = Annotated[Literal["nps", "csat", "ces"], Query(description="The metric to draw")]
+Weeks = Annotated[int, Query(ge=2, le=104, description="How many ISO weeks, the current one included")]
+SVG_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}}, "description": "An accessible SVG chart"}
+}
+
+
+async def _chart(session: AsyncSession, principal: Principal, unit: str | None, request: TrendRequest) -> Response:
+    chart = await trend_chart(session=session, principal=principal, unit=unit, request=request)
+    headers = {"Cache-Control": CACHE_CONTROL, "Vary": "Authorization"}
+    return Response(content=render_svg(chart), media_type="image/svg+xml", headers=headers)
+
+
+@router.get("/chart.svg", response_class=Response, responses=SVG_RESPONSES)
+async def get_org_trend_chart(
+    principal: Reader,
+    session: SessionDep,
+    metric: ChartMetric = "nps",
+    weeks: Weeks = 12,
+    audience: AudienceQuery = "customers",
+) -> Response:
+    """The org's weekly trend of a metric as an SVG chart (title, description, axes, 95 % band, target)."""
+    return await _chart(session, principal, None, TrendRequest(metric=metric, weeks=weeks, audience=audience))
+
+
+@router.get("/{unit:path}/chart.svg", response_class=Response, responses=SVG_RESPONSES)
+async def get_unit_trend_chart(
+    principal: Reader,
+    session: SessionDep,
+    unit: Annotated[str, Path(pattern=UNIT_PATH_PATTERN, max_length=255, description="A unit path: emea/de")],
+    metric: ChartMetric = "nps",
+    weeks: Weeks = 12,
+    audience: AudienceQuery = "customers",
+) -> Response:
+    """A unit's (and its subtree's) weekly trend of a metric as an SVG chart; 403 outside the token's units."""
+    return await _chart(session, principal, unit, TrendRequest(metric=metric, weeks=weeks, audience=audience))
 
 
 @router.get("/{unit:path}", response_model=Scorecard, responses=NOT_MODIFIED)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from services.survey_api.responses import export, ingest
@@ -38,20 +38,24 @@ router = APIRouter(
     },
 )
 async def create_response(
-    data: ResponseCreate, principal: ResponseWriter, answer: Response, session: IdempotentSession
+    data: ResponseCreate, principal: ResponseWriter, answer: Response, session: IdempotentSession, request: Request
 ) -> ResponsePublic:
     """Accept one response from a partner system (201), or find the one already stored for its external_id (200)."""
     stored, created = await ingest.create_response(session=session, principal=principal, data=data)
     answer.status_code = 201 if created else 200
+    request.app.state.http_metrics.count_ingest("responses", accepted=int(created), duplicates=int(not created))
     return ResponsePublic.model_validate(stored)
 
 
 @router.post("/batch", response_model=BatchResult, responses=problem_responses(409))
 async def create_response_batch(
-    data: BatchRequest, principal: ResponseWriter, session: IdempotentSession
+    data: BatchRequest, principal: ResponseWriter, session: IdempotentSession, request: Request
 ) -> BatchResult:
     """Accept up to 1,000 responses; the answer says what happened to each (accepted, duplicate, rejected)."""
-    return await ingest.create_batch(session=session, principal=principal, items=data.items)
+    result = await ingest.create_batch(session=session, principal=principal, items=data.items)
+    counts = {"accepted": result.accepted, "duplicates": result.duplicates, "rejected": len(result.rejected)}
+    request.app.state.http_metrics.count_ingest("responses", **counts)
+    return result
 
 
 @router.get("", response_model=Page[ResponsePublic])
