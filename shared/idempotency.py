@@ -28,10 +28,14 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal, current_principal
 from shared.background import pause
-from shared.db import Database, JSONType, UTCDateTime, get_session, insert_ignoring_conflicts, utcnow
+from shared.db import Database, JSONType, UTCDateTime, get_session, utcnow
 from shared.errors import Conflict, Unprocessable
+from shared.rawsql import driver_of, insert_sql, update_sql
 
 PURGE_EVERY_SECONDS = 600.0
+_KEY_COLUMNS = ("org", "caller", "key")
+_CLAIM_COLUMNS = (*_KEY_COLUMNS, "fingerprint", "state", "created_at")
+_DONE_COLUMNS = ("state", "status_code", "response_body")
 REPLAY_HEADER = "Idempotent-Replayed"
 
 IdempotencyKeyHeader = Annotated[
@@ -116,12 +120,14 @@ class IdempotentRunner:
     async def claim(self, session: AsyncSession, ident: dict[str, str], print_: str) -> None:
         """Claim the key in the session's transaction (its first statement), or raise the replay or 422 an
         earlier use calls for. Waits while a concurrent request holds the same key uncommitted."""
-        connection = await session.connection()
-        values = {**ident, "fingerprint": print_, "state": "in_flight", "created_at": utcnow()}
-        claim = insert_ignoring_conflicts(session, self.columns, conflict_columns=("org", "caller", "key"))
+        driver = await driver_of(session)
+        row = {**ident, "fingerprint": print_, "state": "in_flight", "created_at": utcnow()}
+        sql = insert_sql(self.columns, driver.dialect, _CLAIM_COLUMNS, conflict=_KEY_COLUMNS, returning="key")
+        params = driver.table(self.columns).values(_CLAIM_COLUMNS, row)
         for _ in range(3):  # a row purged between our insert and our read: insert again
-            if (await connection.execute(claim.values(values).returning(self.columns.c.key))).first() is not None:
+            if await driver.execute(sql, params):
                 return
+            connection = await session.connection()
             record = (await connection.execute(select(self.columns).where(*self._match(ident)))).first()
             if record is not None:
                 break
@@ -139,12 +145,10 @@ class IdempotentRunner:
     async def record(self, session: AsyncSession, ident: dict[str, str], response: Response) -> None:
         """Remember the answer in the request's own transaction: it is kept exactly when the create is."""
         body = json.loads(bytes(response.body)) if response.body else None
-        connection = await session.connection()
-        await connection.execute(
-            update(self.columns)
-            .where(*self._match(ident))
-            .values(state="done", status_code=response.status_code, response_body=body)
-        )
+        driver = await driver_of(session)
+        values = {"state": "done", "status_code": response.status_code, "response_body": body, **ident}
+        sql = update_sql(self.columns, driver.dialect, _DONE_COLUMNS, _KEY_COLUMNS)
+        await driver.execute(sql, driver.table(self.columns).values(_DONE_COLUMNS + _KEY_COLUMNS, values))
 
     async def forget(self, session: AsyncSession, ident: dict[str, str]) -> None:
         """Drop the claim of a request that answered an error without raising (its retry may run again)."""
