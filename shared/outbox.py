@@ -105,7 +105,9 @@ async def insert_events(session: AsyncSession, table: type[OutboxEventFields], e
     await session.exec(insert(table.__table__), params=rows)  # type: ignore[attr-defined, call-overload]
 
 
-async def insert_events_raw(session: AsyncSession, table: type[OutboxEventFields], envelopes: list[EventEnvelope]) -> None:
+async def insert_events_raw(
+    session: AsyncSession, table: type[OutboxEventFields], envelopes: list[EventEnvelope]
+) -> None:
     """`insert_events` on the driver connection under the session (the single-response hot path)."""
     rows = [outbox_row(table, envelope) for envelope in envelopes]
     if not rows:

@@ -1,6 +1,6 @@
 """Statements on the driver connection under a session, for the hottest write paths (one per request).
 
-SQLAlchemy's session costs more CPU than a short statement itself (~0.2–0.6 ms against ~0.06 ms through
+SQLAlchemy's session costs more CPU than a short statement itself (~0.2-0.6 ms against ~0.06 ms through
 psycopg, bench/PROFILE.md). `driver_of` hands out the psycopg (PostgreSQL) or aiosqlite (SQLite) connection
 the session's transaction already uses, so what runs here commits or rolls back with the rest of the request.
 SQL is written once with `%s` placeholders and rendered per dialect; values are shaped from the table's column
@@ -92,7 +92,8 @@ def insert_sql(
 ) -> str:
     """`INSERT INTO t (columns) VALUES (%s, …)`, optionally `ON CONFLICT (…) DO NOTHING` and `RETURNING col`."""
     raw = raw_table(table, dialect)
-    sql = f"INSERT INTO {raw.name} ({', '.join(raw.quote(c) for c in columns)}) VALUES ({', '.join(['%s'] * len(columns))})"  # noqa: S608 - identifiers from our own metadata
+    names, marks = ", ".join(raw.quote(c) for c in columns), ", ".join(["%s"] * len(columns))
+    sql = f"INSERT INTO {raw.name} ({names}) VALUES ({marks})"  # noqa: S608 - identifiers from our own metadata
     if conflict:
         sql += f" ON CONFLICT ({', '.join(raw.quote(c) for c in conflict)}) DO NOTHING"
     if returning:
