@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, JSONType, UTCDateTime, utcnow
 from shared.events import EventEnvelope, subscribers_of
-from shared.rawsql import driver_of, insert_sql
+from shared.rawsql import copy_rows, driver_of, insert_sql
 
 _STAGED = "cxloop.outbox_staged"  # session.info flag: this transaction added outbox rows to deliver
 _LISTENERS = "cxloop.outbox_listeners"  # Database.info: who to wake after such a commit
@@ -120,3 +120,15 @@ async def insert_events_raw(
     sql, raw = insert_sql(columns, driver.dialect, names), driver.table(columns)
     for row in rows:
         await driver.execute(sql, raw.values(names, row))
+
+
+async def copy_events(session: AsyncSession, table: type[OutboxEventFields], envelopes: list[EventEnvelope]) -> None:
+    """`insert_events` as one COPY (PostgreSQL; a batch's hot path), or the multi-row INSERT elsewhere."""
+    driver = await driver_of(session)
+    if not driver.is_postgres:
+        await insert_events(session, table, envelopes)
+        return
+    rows = [outbox_row(table, envelope) for envelope in envelopes]
+    if any(row["destinations"] for row in rows):
+        session.info[_STAGED] = True
+    await copy_rows(driver, table.__table__, rows)  # type: ignore[attr-defined]

@@ -142,3 +142,14 @@ async def driver_of(session: AsyncSession) -> Driver:
     connection = await session.connection()
     raw = await connection.get_raw_connection()
     return Driver(raw.driver_connection, connection.dialect)
+
+
+async def copy_rows(driver: Driver, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """COPY many rows (all with the same keys) into `table` in the session's transaction (PostgreSQL only)."""
+    if not rows:
+        return
+    raw, columns = driver.table(table), tuple(rows[0])
+    sql = f"COPY {raw.name} ({', '.join(raw.quote(c) for c in columns)}) FROM STDIN"
+    async with driver.connection.cursor() as cursor, cursor.copy(sql) as copy:
+        for row in rows:
+            await copy.write_row(raw.values(columns, row))

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
@@ -36,11 +37,12 @@ from shared.errors import (
     pydantic_field_errors,
 )
 from shared.ids import new_id
-from shared.outbox import add_event, insert_events, insert_events_raw
+from shared.outbox import add_event, copy_events, insert_events, insert_events_raw
 from shared.pagination import keyset, page_of
-from shared.rawsql import driver_of, insert_sql
+from shared.rawsql import copy_rows, driver_of, insert_sql
 
 _create_adapter = TypeAdapter(ResponseCreate)
+COPY_FROM = 50  # rows from which a batch is written with COPY on PostgreSQL (fewer: one multi-row INSERT)
 RESPONSES: Table = SurveyResponse.__table__  # type: ignore[attr-defined]
 
 
@@ -263,13 +265,16 @@ class BulkWriter:
         session = self.ctx.session
         try:
             await session.flush()  # contacts first: the responses refer to them
-            if self.rows:
+            driver = await driver_of(session)
+            if driver.is_postgres and len(self.rows) >= COPY_FROM:
+                await copy_rows(driver, RESPONSES, self.rows)
+            elif self.rows:
                 await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
-        except IntegrityError as exc:  # another request stored the same external_id between our check and now
+        except (IntegrityError, psycopg.IntegrityError) as exc:  # the same external_id stored meanwhile
             raise StoredConcurrently(
                 "A response with this external_id was stored concurrently; retry to see it"
             ) from exc
-        await insert_events(session, OutboxEvent, self.events)
+        await (copy_events if len(self.events) >= COPY_FROM else insert_events)(session, OutboxEvent, self.events)
 
 
 async def store(
