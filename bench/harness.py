@@ -79,7 +79,7 @@ def memory_kib(pid: int, field_name: str) -> int:
     raise RuntimeError(f"no {field_name} for process {pid}")
 
 
-def wait_ready(base_url: str, *, seconds: float = 60.0) -> None:
+def wait_ready(base_url: str, *, seconds: float = 180.0) -> None:
     """Wait until `/readyz` answers 200, or fail saying where the logs are."""
     if not supervisor.wait_ready(base_url, seconds=seconds):
         raise RuntimeError(f"{base_url} did not become ready (see {LOG_DIR})")

@@ -203,8 +203,8 @@ def _tend(child: _Child, restart_limit: int) -> bool:
              f"{RESTART_WINDOW_SECONDS:.0f} s: giving up, stopping the stack")  # fmt: skip
         return False
     delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** len(child.restarts))
-    _say(child.spec, f"exited with code {code}; restarting in {delay:.0f} s "
-         f"(restart {len(child.restarts) + 1} of at most {restart_limit} in {RESTART_WINDOW_SECONDS:.0f} s)")  # fmt: skip
+    which = f"restart {len(child.restarts) + 1} of at most {restart_limit} in {RESTART_WINDOW_SECONDS:.0f} s"
+    _say(child.spec, f"exited with code {code}; restarting in {delay:.0f} s ({which})")
     child.restart_at = now + delay
     return True
 
