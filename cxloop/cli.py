@@ -55,16 +55,34 @@ def serve(
     workers: Annotated[int, typer.Option(help="uvicorn worker processes per service")] = 1,
     port_offset: Annotated[int, typer.Option(help="Added to 8001/8002/8003 (several stacks on one host)")] = 0,
     print_token: Annotated[bool, typer.Option(help="Print a development token on start")] = True,
+    worker_healthcheck_timeout: Annotated[
+        int, typer.Option(help="Seconds a worker may take to answer uvicorn's health check (with --workers N)")
+    ] = supervisor.WORKER_HEALTHCHECK_TIMEOUT,
+    restart_limit: Annotated[
+        int, typer.Option(help="all: restarts of a dead service within 5 minutes before the stack stops (0: none)")
+    ] = supervisor.RESTART_LIMIT,
 ) -> None:
-    """Serve one service, or all three with their logs interleaved and labelled (Ctrl-C stops all)."""
+    """Serve one service, or all three with their logs interleaved and labelled; a service that dies is
+    restarted with backoff (Ctrl-C stops all)."""
     specs = _services(target)
     if len(specs) == 1:
         configure_logging(get_common_settings().log_level)
-        supervisor.serve_one(specs[0], host=host, port=port or specs[0].port + port_offset, workers=workers)
+        port = port or specs[0].port + port_offset
+        supervisor.serve_one(
+            specs[0], host=host, port=port, workers=workers, worker_healthcheck_timeout=worker_healthcheck_timeout
+        )
         return
     if print_token:
         supervisor.announce(specs, host=host, token=_dev_token(), port_offset=port_offset)
-    raise typer.Exit(supervisor.serve_many(specs, host=host, workers=workers, port_offset=port_offset))
+    code = supervisor.serve_many(
+        specs,
+        host=host,
+        workers=workers,
+        port_offset=port_offset,
+        restart_limit=restart_limit,
+        worker_healthcheck_timeout=worker_healthcheck_timeout,
+    )
+    raise typer.Exit(code)
 
 
 @app.command()

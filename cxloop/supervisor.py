@@ -8,6 +8,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections import deque
+from dataclasses import dataclass, field
 from typing import IO, Any
 
 import httpx
@@ -17,15 +19,30 @@ from cxloop.services import ServiceSpec
 from shared.settings import CommonSettings, get_common_settings
 
 READY_TIMEOUT_SECONDS = 120.0
+RESTART_LIMIT = 5  # restarts of one service within RESTART_WINDOW_SECONDS before the stack gives up
+RESTART_WINDOW_SECONDS = 300.0
+BACKOFF_FIRST_SECONDS = 1.0
+BACKOFF_MAX_SECONDS = 30.0
+WORKER_HEALTHCHECK_TIMEOUT = 30  # uvicorn's default of 5 s kills workers that start slowly on a busy machine
 _COLOURS = {"survey": "\033[36m", "metrics": "\033[35m", "loop": "\033[33m"}
 _RESET = "\033[0m"
 _print_lock = threading.Lock()
 
 
-def serve_one(spec: ServiceSpec, *, host: str, port: int, workers: int = 1) -> None:
+def serve_one(
+    spec: ServiceSpec,
+    *,
+    host: str,
+    port: int,
+    workers: int = 1,
+    worker_healthcheck_timeout: int = WORKER_HEALTHCHECK_TIMEOUT,
+) -> None:
     """Serve one service in the foreground (uvicorn; our middleware writes the access log)."""
     settings = get_common_settings()
-    uvicorn.run(spec.app_path, host=host, port=port, workers=workers, **server_options(settings))
+    options = server_options(settings)
+    if workers > 1:  # uvicorn's supervisor pings each worker; a slow start on a busy machine must not kill it
+        options["timeout_worker_healthcheck"] = worker_healthcheck_timeout
+    uvicorn.run(spec.app_path, host=host, port=port, workers=workers, **options)
 
 
 def server_options(settings: CommonSettings) -> dict[str, Any]:
@@ -97,9 +114,50 @@ def wait_ready(url: str, *, seconds: float = READY_TIMEOUT_SECONDS) -> bool:
     return False
 
 
-def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1, port_offset: int = 0) -> int:
-    """Start each service as a child process, interleave their labelled logs, stop all on Ctrl-C or TERM."""
-    children: list[tuple[ServiceSpec, subprocess.Popen[str]]] = []
+@dataclass
+class _Child:
+    """One service's process under `serve_many`, and when it was (re)started lately."""
+
+    spec: ServiceSpec
+    command: list[str]
+    env: dict[str, str]
+    process: subprocess.Popen[str] | None = None
+    restarts: deque[float] = field(default_factory=deque)
+    restart_at: float | None = None  # a restart is due at this monotonic time
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            self.command,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            bufsize=1,
+            env=self.env,
+            start_new_session=True,  # Ctrl-C reaches only us; we forward one SIGINT to each child
+        )
+        assert self.process.stdout is not None
+        threading.Thread(target=_pump, args=(self.spec, self.process.stdout), daemon=True).start()
+        _say(self.spec, f"started (pid {self.process.pid})")
+
+
+def _say(spec: ServiceSpec, message: str) -> None:
+    """A line from the supervisor itself, labelled like the service's own."""
+    with _print_lock:
+        sys.stdout.write(f"{_label(spec)} [supervisor] {message}\n")
+        sys.stdout.flush()
+
+
+def serve_many(
+    specs: list[ServiceSpec],
+    *,
+    host: str,
+    workers: int = 1,
+    port_offset: int = 0,
+    restart_limit: int = RESTART_LIMIT,
+    worker_healthcheck_timeout: int = WORKER_HEALTHCHECK_TIMEOUT,
+) -> int:
+    """Start each service as a child process, interleave their labelled logs, restart one that dies (with
+    backoff, up to `restart_limit` times in RESTART_WINDOW_SECONDS: then stop all), stop all on Ctrl-C or TERM."""
     stopping = threading.Event()
 
     def stop(_signum: int, _frame: object) -> None:
@@ -110,38 +168,64 @@ def serve_many(specs: list[ServiceSpec], *, host: str, workers: int = 1, port_of
     # The services find each other where this command started them, unless told otherwise.
     env = {f"{s.short.upper()}_API_URL": _url(s, host, port_offset) for s in specs}
     env = {**env, **os.environ, "PYTHONUNBUFFERED": "1"}
+    children = []
     for spec in specs:
         port = str(spec.port + port_offset)
         command = [sys.executable, "-m", "cxloop", "serve", spec.short, "--host", host, "--port", port]
-        command += ["--workers", str(workers)]
-        child = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            command,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            bufsize=1,
-            env=env,
-            start_new_session=True,  # Ctrl-C reaches only us; we forward one SIGINT to each child
-        )
-        assert child.stdout is not None
-        threading.Thread(target=_pump, args=(spec, child.stdout), daemon=True).start()
-        children.append((spec, child))
-    while not stopping.is_set() and all(child.poll() is None for _, child in children):
-        stopping.wait(0.5)
-    return _stop_all(children)
+        command += ["--workers", str(workers), "--worker-healthcheck-timeout", str(worker_healthcheck_timeout)]
+        children.append(_Child(spec, command, env))
+    for child in children:
+        child.start()
+    failed = False
+    while not stopping.is_set() and not failed:
+        failed = any(not _tend(child, restart_limit) for child in children)
+        stopping.wait(0.2)
+    return _stop_all(children) or int(failed)
 
 
-def _stop_all(children: list[tuple[ServiceSpec, subprocess.Popen[str]]]) -> int:
-    for _, child in children:
-        if child.poll() is None:
-            child.send_signal(signal.SIGINT)
+def _tend(child: _Child, restart_limit: int) -> bool:
+    """Restart the child if it died and its backoff has passed; False when it died too often (give up)."""
+    now = time.monotonic()
+    if child.restart_at is not None:
+        if now >= child.restart_at:
+            child.restart_at = None
+            child.restarts.append(now)
+            child.start()
+        return True
+    assert child.process is not None
+    code = child.process.poll()
+    if code is None:
+        return True
+    while child.restarts and now - child.restarts[0] > RESTART_WINDOW_SECONDS:
+        child.restarts.popleft()
+    if len(child.restarts) >= restart_limit:
+        _say(child.spec, f"exited with code {code}; restarted {len(child.restarts)} times in "
+             f"{RESTART_WINDOW_SECONDS:.0f} s: giving up, stopping the stack")  # fmt: skip
+        return False
+    delay = min(BACKOFF_MAX_SECONDS, BACKOFF_FIRST_SECONDS * 2 ** len(child.restarts))
+    which = f"restart {len(child.restarts) + 1} of at most {restart_limit} in {RESTART_WINDOW_SECONDS:.0f} s"
+    _say(child.spec, f"exited with code {code}; restarting in {delay:.0f} s ({which})")
+    child.restart_at = now + delay
+    return True
+
+
+def _stop_all(children: list[_Child]) -> int:
+    running = [c for c in children if c.process is not None]
+    for child in running:
+        assert child.process is not None
+        if child.process.poll() is None:
+            child.process.send_signal(signal.SIGINT)
     deadline = time.monotonic() + 10
-    for _, child in children:
+    for child in running:
+        assert child.process is not None
         try:
-            child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            child.process.wait(timeout=max(0.1, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            child.kill()
-    failed = [spec.name for spec, child in children if child.returncode not in (0, -signal.SIGINT, 130)]
+            child.process.kill()
+            child.process.wait(timeout=10)
+    failed = [
+        c.spec.name for c in running if c.process is not None and c.process.returncode not in (0, -signal.SIGINT, 130)
+    ]
     if failed:
         print(f"stopped; these exited with an error: {', '.join(failed)}", file=sys.stderr)
     return 1 if failed else 0

@@ -21,6 +21,7 @@ import math
 import re
 import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,6 +56,10 @@ SCOPES = TENANT_SCOPES  # every scope a tenant token may carry (`cxloop token`'s
 SERVICE_SCOPES = ("events:write",)  # service tokens only: the events between services
 REQUIRED_CLAIMS = ("exp", "iat", "iss", "aud", "sub")
 NUMERIC_CLAIMS = ("exp", "iat", "nbf")
+# A verified token is trusted again without its signature check for this long (never past its exp): a key
+# removed from the trusted set stops working within this time.
+VERIFIED_CACHE_SECONDS = 60.0
+VERIFIED_CACHE_SIZE = 4096
 MAX_TOKEN_CHARS = 8 * 1024  # a longer token is refused before anything decodes it
 SERVICE_ALGORITHM = "HS256"
 SERVICE_NAME = re.compile(r"^[a-z][a-z0-9_.-]{0,62}$")
@@ -167,6 +172,27 @@ class TokenVerifier:
         # stay off the event loop. HMAC-only deployments verify in a few microseconds of CPU, inline.
         self.reads_keys = bool(settings.jwt_jwks_file or settings.jwt_jwks_url)
         self.claim_names = ClaimNames.from_settings(settings)
+        # Tokens verified lately (a client sends the same one for hours): token → (caller, exp, verified at).
+        self._verified: OrderedDict[str, tuple[Principal | ServicePrincipal, float, float]] = OrderedDict()
+
+    def recall(self, token: str) -> Principal | ServicePrincipal | None:
+        """The caller of a token verified less than VERIFIED_CACHE_SECONDS ago and not expired since; else None."""
+        found = self._verified.get(token)
+        if found is None:
+            return None
+        caller, expires, verified_at = found
+        now = time.time()
+        if now > expires + self.settings.jwt_leeway_seconds or now - verified_at > VERIFIED_CACHE_SECONDS:
+            self._verified.pop(token, None)
+            return None
+        return caller
+
+    def remember(self, token: str, caller: Principal | ServicePrincipal) -> None:
+        """Keep a verified token's caller for `recall` (bounded, oldest forgotten first)."""
+        expires = jwt.get_unverified_claims(token)["exp"]
+        self._verified[token] = (caller, float(expires), time.time())
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
 
     def verify(self, token: str) -> Principal:
         """A tenant's (or a service acting for one) token → the caller; `Unauthorized`/`Forbidden` otherwise."""
@@ -384,9 +410,12 @@ def _bearer_token(request: Request) -> str:
 async def _identify(request: Request) -> Principal | ServicePrincipal:
     verifier: TokenVerifier = request.app.state.verifier
     token = _bearer_token(request)
-    if verifier.reads_keys:
-        return await run_in_threadpool(verifier.identify, token)
-    return verifier.identify(token)
+    caller = verifier.recall(token)
+    if caller is not None:
+        return caller
+    caller = await run_in_threadpool(verifier.identify, token) if verifier.reads_keys else verifier.identify(token)
+    verifier.remember(token, caller)
+    return caller
 
 
 async def current_principal(request: Request) -> Principal:

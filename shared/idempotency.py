@@ -1,4 +1,11 @@
-"""`Idempotency-Key` for creating POSTs (DESIGN §5): replay, 422 on another body, 409 while in flight."""
+"""`Idempotency-Key` for creating POSTs (DESIGN §5): replay, 422 on another body, a concurrent repeat waits.
+
+The key is claimed by the first statement of the request's own transaction, so it is never "in flight"
+outside that transaction: the answer is recorded and committed with the create, and a request that fails, or
+whose process dies, rolls its claim back with everything else — a retry is served at once. A concurrent
+repeat of the same key waits on the first one's row (PostgreSQL's unique index; SQLite's single writer) and
+then replays its answer, or runs itself if the first one rolled back.
+"""
 
 from __future__ import annotations
 
@@ -15,19 +22,20 @@ from fastapi import Depends, Header, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
-from sqlalchemy import delete, insert, update
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel, col
+from sqlalchemy import Table, delete, select, update
+from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.auth import Principal, current_principal
 from shared.background import pause
 from shared.db import Database, JSONType, UTCDateTime, get_session, utcnow
 from shared.errors import Conflict, Unprocessable
+from shared.rawsql import driver_of, insert_sql, update_sql
 
-# A request that has not finished after this long is taken to have died; its key may be used again.
-IN_FLIGHT_TIMEOUT = dt.timedelta(minutes=2)
 PURGE_EVERY_SECONDS = 600.0
+_KEY_COLUMNS = ("org", "caller", "key")
+_CLAIM_COLUMNS = (*_KEY_COLUMNS, "fingerprint", "state", "created_at")
+_DONE_COLUMNS = ("state", "status_code", "response_body")
 REPLAY_HEADER = "Idempotent-Replayed"
 
 IdempotencyKeyHeader = Annotated[
@@ -90,15 +98,14 @@ class IdempotentRunner:
     ) -> None:
         self.db = db
         self.table = table
+        self.columns: Table = table.__table__  # type: ignore[attr-defined]
         self.ttl = ttl
 
     async def purge(self, now: dt.datetime | None = None) -> int:
-        """Forget the keys first used more than `ttl` ago (done or abandoned); how many."""
+        """Forget the keys first used more than `ttl` ago; how many."""
         cutoff = (now or utcnow()) - self.ttl
-        async with self.db.sessions() as session, session.begin():
-            result: Any = await session.exec(  # type: ignore[call-overload]
-                delete(self.table).where(col(self.table.created_at) < cutoff)
-            )
+        async with self.db.engine.begin() as connection:
+            result = await connection.execute(delete(self.columns).where(self.columns.c.created_at < cutoff))
             return int(result.rowcount)
 
     async def purge_loop(self, stop: asyncio.Event, every: float = PURGE_EVERY_SECONDS) -> None:
@@ -110,68 +117,46 @@ class IdempotentRunner:
                 logging.getLogger("cxloop.idempotency").exception("purging expired Idempotency-Keys failed")
             await pause(stop, seconds=every)
 
-    async def claim(self, ident: dict[str, str], print_: str) -> None:
-        """Record the key as in flight, or raise the replay, 422 or 409 that an earlier use calls for."""
-        replay = await self._claim(ident, print_)
-        if replay is not None:
-            raise Replayed(replay)
+    async def claim(self, session: AsyncSession, ident: dict[str, str], print_: str) -> None:
+        """Claim the key in the session's transaction (its first statement), or raise the replay or 422 an
+        earlier use calls for. Waits while a concurrent request holds the same key uncommitted."""
+        driver = await driver_of(session)
+        row = {**ident, "fingerprint": print_, "state": "in_flight", "created_at": utcnow()}
+        sql = insert_sql(self.columns, driver.dialect, _CLAIM_COLUMNS, conflict=_KEY_COLUMNS, returning="key")
+        params = driver.table(self.columns).values(_CLAIM_COLUMNS, row)
+        for _ in range(3):  # a row purged between our insert and our read: insert again
+            if await driver.execute(sql, params):
+                return
+            connection = await session.connection()
+            record = (await connection.execute(select(self.columns).where(*self._match(ident)))).first()
+            if record is not None:
+                break
+        else:
+            raise Conflict("This Idempotency-Key is being used and forgotten concurrently; retry the request")
+        if record.fingerprint != print_:
+            raise Unprocessable("This Idempotency-Key was already used with another request body or path")
+        if record.state == "done" and record.status_code is not None:
+            raise Replayed(
+                JSONResponse(record.response_body, status_code=record.status_code, headers={REPLAY_HEADER: "true"})
+            )
+        # Committed but never completed: claimed apart from its request by an earlier version. Ours now.
+        await connection.execute(update(self.columns).where(*self._match(ident)).values(created_at=utcnow()))
 
     async def record(self, session: AsyncSession, ident: dict[str, str], response: Response) -> None:
         """Remember the answer in the request's own transaction: it is kept exactly when the create is."""
         body = json.loads(bytes(response.body)) if response.body else None
-        await session.exec(
-            update(self.table)
-            .where(*self._match(ident))
-            .values(state="done", status_code=response.status_code, response_body=body)
-            .execution_options(synchronize_session=False)  # no record is loaded in this session
-        )
+        driver = await driver_of(session)
+        values = {"state": "done", "status_code": response.status_code, "response_body": body, **ident}
+        sql = update_sql(self.columns, driver.dialect, _DONE_COLUMNS, _KEY_COLUMNS)
+        await driver.execute(sql, driver.table(self.columns).values(_DONE_COLUMNS + _KEY_COLUMNS, values))
 
-    async def release(self, ident: dict[str, str]) -> None:
-        """Forget an in-flight key whose request failed, so that a retry may use it again."""
-        await self._release(ident)
+    async def forget(self, session: AsyncSession, ident: dict[str, str]) -> None:
+        """Drop the claim of a request that answered an error without raising (its retry may run again)."""
+        connection = await session.connection()
+        await connection.execute(delete(self.columns).where(*self._match(ident)))
 
     def _match(self, ident: dict[str, str]) -> list[Any]:
-        return [col(getattr(self.table, name)) == value for name, value in ident.items()]
-
-    async def _claim(self, ident: dict[str, str], print_: str) -> JSONResponse | None:
-        """Record the key as in flight; or answer the replay, 422 or 409 that an earlier use calls for."""
-        if await self._insert_in_flight(ident, print_):
-            return None
-        async with self.db.sessions() as session, session.begin():
-            record = await session.get(self.table, (ident["org"], ident["caller"], ident["key"]))
-            if record is None:  # released between our insert and this read: the caller may simply retry
-                raise Conflict("This Idempotency-Key was just released; retry the request")
-            if record.fingerprint != print_:
-                raise Unprocessable("This Idempotency-Key was already used with another request body or path")
-            if record.state == "done" and record.status_code is not None:
-                return JSONResponse(
-                    record.response_body, status_code=record.status_code, headers={REPLAY_HEADER: "true"}
-                )
-            stale = utcnow() - IN_FLIGHT_TIMEOUT
-            taken_over = await session.exec(
-                update(self.table)
-                .where(*self._match(ident), col(self.table.state) == "in_flight", col(self.table.created_at) < stale)
-                .values(created_at=utcnow())
-            )
-            if taken_over.rowcount == 1:
-                return None
-        raise Conflict("A request with this Idempotency-Key is still in flight")
-
-    async def _insert_in_flight(self, ident: dict[str, str], print_: str) -> bool:
-        """Insert the in-flight record in one autocommitted statement (one round trip); False if the key is taken."""
-        table: Any = self.table.__table__  # type: ignore[attr-defined]
-        values = {**ident, "fingerprint": print_, "state": "in_flight", "created_at": utcnow()}
-        async with self.db.engine.connect() as connection:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            try:
-                await autocommit.execute(insert(table).values(values))
-            except IntegrityError:
-                return False
-        return True
-
-    async def _release(self, ident: dict[str, str]) -> None:
-        async with self.db.sessions() as session, session.begin():
-            await session.exec(delete(self.table).where(*self._match(ident), col(self.table.state) == "in_flight"))
+        return [self.columns.c[name] == value for name, value in ident.items()]
 
 
 def get_idempotency(request: Request) -> IdempotentRunner:
@@ -188,24 +173,18 @@ async def idempotent_session(
     principal: Annotated[Principal, Depends(current_principal)],
     key: IdempotencyKeyHeader = None,
 ) -> AsyncIterator[AsyncSession]:
-    """The request's session, at most once per (org, caller, key): claims the key before, releases it on error.
+    """The request's session, at most once per (org, caller, key): its transaction claims the key first.
 
     `IdempotentRoute` records the answer in this session before it commits, and answers a replay instead of
-    calling the handler; without a key this is the plain session dependency.
+    calling the handler; a failure rolls the claim back with the rest. Without a key this is the plain session.
     """
-    runner = get_idempotency(request)
-    ident = None if key is None else {"org": principal.org, "caller": principal.sub, "key": key}
-    if ident is not None:
-        await runner.claim(ident, fingerprint(request, await _body_of(request)))
-    try:
-        async with asynccontextmanager(get_session)(request) as session:
-            if ident is not None:
-                request.scope[_CLAIM] = (runner, ident, session)
-            yield session
-    except BaseException:
-        if ident is not None:
-            await runner.release(ident)
-        raise
+    async with asynccontextmanager(get_session)(request) as session:
+        if key is not None:
+            runner = get_idempotency(request)
+            ident = {"org": principal.org, "caller": principal.sub, "key": key}
+            await runner.claim(session, ident, fingerprint(request, await _body_of(request)))
+            request.scope[_CLAIM] = (runner, ident, session)
+        yield session
 
 
 # The one session of a creating route; the route's router uses `route_class=IdempotentRoute`.
@@ -224,9 +203,12 @@ class IdempotentRoute(APIRoute):
             except Replayed as replay:
                 return replay.response
             claim = request.scope.get(_CLAIM)
-            if claim is not None and response.status_code < 400:
+            if claim is not None:
                 runner, ident, session = claim
-                await runner.record(session, ident, response)
+                if response.status_code < 400:
+                    await runner.record(session, ident, response)
+                else:
+                    await runner.forget(session, ident)
             return response
 
         return handle

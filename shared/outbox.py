@@ -6,13 +6,14 @@ import datetime as dt
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from sqlalchemy import event, insert
+from sqlalchemy import Table, event, insert
 from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from shared.db import Database, JSONType, UTCDateTime, utcnow
 from shared.events import EventEnvelope, subscribers_of
+from shared.rawsql import copy_rows, driver_of, insert_sql
 
 _STAGED = "cxloop.outbox_staged"  # session.info flag: this transaction added outbox rows to deliver
 _LISTENERS = "cxloop.outbox_listeners"  # Database.info: who to wake after such a commit
@@ -102,3 +103,32 @@ async def insert_events(session: AsyncSession, table: type[OutboxEventFields], e
     if any(row["destinations"] for row in rows):
         session.info[_STAGED] = True
     await session.exec(insert(table.__table__), params=rows)  # type: ignore[attr-defined, call-overload]
+
+
+async def insert_events_raw(
+    session: AsyncSession, table: type[OutboxEventFields], envelopes: list[EventEnvelope]
+) -> None:
+    """`insert_events` on the driver connection under the session (the single-response hot path)."""
+    rows = [outbox_row(table, envelope) for envelope in envelopes]
+    if not rows:
+        return
+    if any(row["destinations"] for row in rows):
+        session.info[_STAGED] = True
+    driver = await driver_of(session)
+    columns: Table = table.__table__  # type: ignore[attr-defined]
+    names = tuple(rows[0])
+    sql, raw = insert_sql(columns, driver.dialect, names), driver.table(columns)
+    for row in rows:
+        await driver.execute(sql, raw.values(names, row))
+
+
+async def copy_events(session: AsyncSession, table: type[OutboxEventFields], envelopes: list[EventEnvelope]) -> None:
+    """`insert_events` as one COPY (PostgreSQL; a batch's hot path), or the multi-row INSERT elsewhere."""
+    driver = await driver_of(session)
+    if not driver.is_postgres:
+        await insert_events(session, table, envelopes)
+        return
+    rows = [outbox_row(table, envelope) for envelope in envelopes]
+    if any(row["destinations"] for row in rows):
+        session.info[_STAGED] = True
+    await copy_rows(driver, table.__table__, rows)  # type: ignore[attr-defined]

@@ -1,4 +1,5 @@
-"""`Idempotency-Key`: a retry replays the first answer, another body is 422, a concurrent repeat is 409."""
+"""`Idempotency-Key`: a retry replays the first answer, another body is 422, a concurrent repeat waits and
+replays, a key whose request died is free at once."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import datetime as dt
 
 import httpx
 from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from services.survey_api.models import IdempotencyRecord
 from shared.db import utcnow
@@ -48,38 +50,77 @@ async def test_key_is_scoped_to_tenant_and_caller(survey_client: httpx.AsyncClie
         assert response.status_code == (201 if sub == "a" else 409), (org, sub)
 
 
-async def test_in_flight_repeat_is_409(
+async def test_key_claimed_by_a_request_that_died_is_free_at_once(
     survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
 ) -> None:
     body = {"path": "emea", "name": "EMEA"}
-    async with survey_app.state.db.sessions() as session, session.begin():  # a first request, still running
-        session.add(IdempotencyRecord(org="acme", caller="tester", key="k-3", fingerprint=_fingerprint_of(body)))
+    ident = {"org": "acme", "caller": "tester", "key": "k-3"}
+    runner = survey_app.state.idempotency
+    session = survey_app.state.db.sessions()
+    await runner.claim(session, ident, _fingerprint_of(body))  # a first request claims the key ...
+    await session.close()  # ... and dies before it commits: its transaction goes, claim and all
     response = await survey_client.post(
         "/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-3"}
     )
-    assert response.status_code == 409
-    assert "in flight" in response.json()["detail"]
-    assert await count_units(survey_client, auth(scopes=WRITE)) == 0
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert await count_units(survey_client, auth(scopes=WRITE)) == 1
 
 
-async def test_abandoned_in_flight_key_is_taken_over(
+async def test_concurrent_repeat_waits_for_the_first_and_replays_it(
     survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
 ) -> None:
     body = {"path": "emea", "name": "EMEA"}
-    async with survey_app.state.db.sessions() as session, session.begin():
-        session.add(
-            IdempotencyRecord(
-                org="acme",
-                caller="tester",
-                key="k-4",
-                fingerprint=_fingerprint_of(body),
-                created_at=utcnow() - dt.timedelta(minutes=30),
-            )
+    ident = {"org": "acme", "caller": "tester", "key": "k-4"}
+    runner = survey_app.state.idempotency
+    first = {"id": "unit_first", "path": "emea", "name": "EMEA"}
+    async with survey_app.state.db.sessions() as session:
+        await runner.claim(session, ident, _fingerprint_of(body))  # the first request, still running
+        repeat = asyncio.create_task(
+            survey_client.post("/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-4"})
         )
+        await asyncio.sleep(0.5)
+        assert not repeat.done()  # it waits on the first request's claim, instead of a 409
+        await runner.record(session, ident, JSONResponse(first, status_code=201))
+        await session.commit()
+    response = await repeat
+    assert response.status_code == 201
+    assert response.json() == first
+    assert response.headers["idempotent-replayed"] == "true"
+    assert await count_units(survey_client, auth(scopes=WRITE)) == 0  # the repeat created nothing itself
+
+
+async def test_concurrent_repeat_runs_itself_when_the_first_fails(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    body = {"path": "emea", "name": "EMEA"}
+    ident = {"org": "acme", "caller": "tester", "key": "k-7"}
+    runner = survey_app.state.idempotency
+    async with survey_app.state.db.sessions() as session:
+        await runner.claim(session, ident, _fingerprint_of(body))
+        repeat = asyncio.create_task(
+            survey_client.post("/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-7"})
+        )
+        await asyncio.sleep(0.5)
+        assert not repeat.done()
+        await session.rollback()  # the first request failed
+    response = await repeat
+    assert response.status_code == 201
+    assert "idempotent-replayed" not in response.headers
+    assert await count_units(survey_client, auth(scopes=WRITE)) == 1
+
+
+async def test_key_left_in_flight_by_an_older_version_is_taken_over(
+    survey_app: FastAPI, survey_client: httpx.AsyncClient, auth: TokenFactory
+) -> None:
+    body = {"path": "emea", "name": "EMEA"}
+    async with survey_app.state.db.sessions() as session, session.begin():  # committed apart from its request
+        session.add(IdempotencyRecord(org="acme", caller="tester", key="k-8", fingerprint=_fingerprint_of(body)))
     response = await survey_client.post(
-        "/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-4"}
+        "/v1/units", json=body, headers={**auth(scopes=WRITE), "Idempotency-Key": "k-8"}
     )
     assert response.status_code == 201
+    assert await count_units(survey_client, auth(scopes=WRITE)) == 1
 
 
 async def test_failed_request_releases_its_key(survey_client: httpx.AsyncClient, auth: TokenFactory) -> None:
@@ -96,11 +137,9 @@ async def test_concurrent_repeats_create_once(survey_client: httpx.AsyncClient, 
     responses = await asyncio.gather(
         *(survey_client.post("/v1/units", json={"path": "emea", "name": "EMEA"}, headers=headers) for _ in range(8))
     )
-    statuses = sorted(r.status_code for r in responses)
-    assert set(statuses) <= {201, 409}
-    assert 201 in statuses
-    created = {r.json()["id"] for r in responses if r.status_code == 201}
-    assert len(created) == 1
+    assert [r.status_code for r in responses] == [201] * 8  # the repeats wait for the first and replay it
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert sum(r.headers.get("idempotent-replayed") == "true" for r in responses) == 7
     assert await count_units(survey_client, headers) == 1
 
 

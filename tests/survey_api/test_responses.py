@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -462,3 +463,39 @@ class TestBatchAtScale:
         result = await ok(await survey_client.post("/v1/responses/batch", json=batch, headers=headers), 200)
         assert (result["accepted"], result["duplicates"]) == (1, 0)
         assert [(r["index"], r["errors"][0]["field"]) for r in result["rejected"]] == [(0, "unit"), (1, "external_id")]
+
+
+class TestAtTheSameMoment:
+    async def test_copies_of_one_external_id_store_once(
+        self, survey_app: FastAPI, survey_client: httpx.AsyncClient, headers: dict[str, str], survey: dict[str, Any]
+    ) -> None:
+        body = response_body(survey, contact=None, unit="emea/de", external_id="same-moment")
+        answers = await asyncio.gather(*(survey_client.post("/v1/responses", json=body, headers=headers)
+                                         for _ in range(6)))  # fmt: skip
+        assert sorted(a.status_code for a in answers) == [200] * 5 + [201]
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert len(await events(survey_app)) == 1
+
+    async def test_repeats_of_one_key_wait_and_replay(
+        self, survey_app: FastAPI, survey_client: httpx.AsyncClient, headers: dict[str, str], survey: dict[str, Any]
+    ) -> None:
+        body = response_body(survey, contact=None, unit="emea/de", external_id=None)
+        keyed = {**headers, "Idempotency-Key": "same-moment"}
+        answers = await asyncio.gather(*(survey_client.post("/v1/responses", json=body, headers=keyed)
+                                         for _ in range(6)))  # fmt: skip
+        assert [a.status_code for a in answers] == [201] * 6
+        assert len({a.json()["id"] for a in answers}) == 1
+        assert sum(a.headers.get("idempotent-replayed") == "true" for a in answers) == 5
+        assert len(await events(survey_app)) == 1
+
+    async def test_a_retry_after_a_request_died_is_served_at_once(
+        self, survey_app: FastAPI, survey_client: httpx.AsyncClient, headers: dict[str, str], survey: dict[str, Any]
+    ) -> None:
+        body = response_body(survey, contact=None, unit="emea/de")
+        runner = survey_app.state.idempotency
+        session = survey_app.state.db.sessions()
+        await runner.claim(session, {"org": "acme", "caller": "tester", "key": "died"}, "a request that died")
+        await session.close()  # killed before its commit: nothing of it stays
+        answer = await survey_client.post("/v1/responses", json=body, headers={**headers, "Idempotency-Key": "died"})
+        assert answer.status_code == 201
+        assert len(await events(survey_app)) == 1

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+import psycopg
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
@@ -14,13 +15,13 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.survey_api.catalog.models import Survey, SurveyVersion, Unit
-from services.survey_api.catalog.surveys import answerable_version
 from services.survey_api.contacts.directory import upsert_contact, upsert_contacts
 from services.survey_api.contacts.models import Contact
 from services.survey_api.models import OutboxEvent
 from services.survey_api.responses.answers import check_answers, normalise, version_questions
 from services.survey_api.responses.filters import ResponseFilters, filtered
 from services.survey_api.responses.models import SurveyResponse
+from services.survey_api.responses.published import SurveyState, answerable
 from services.survey_api.responses.schemas import BatchItem, BatchRejection, BatchResult, ResponseCreate, ResponseUpdate
 from shared import events as ev
 from shared.auth import Principal
@@ -36,10 +37,12 @@ from shared.errors import (
     pydantic_field_errors,
 )
 from shared.ids import new_id
-from shared.outbox import add_event, insert_events
+from shared.outbox import add_event, copy_events, insert_events, insert_events_raw
 from shared.pagination import keyset, page_of
+from shared.rawsql import copy_rows, driver_of, insert_sql
 
 _create_adapter = TypeAdapter(ResponseCreate)
+COPY_FROM = 50  # rows from which a batch is written with COPY on PostgreSQL (fewer: one multi-row INSERT)
 RESPONSES: Table = SurveyResponse.__table__  # type: ignore[attr-defined]
 
 
@@ -49,16 +52,16 @@ class IngestContext:
 
     session: AsyncSession
     principal: Principal
-    versions: dict[str, tuple[Survey, SurveyVersion] | CxloopError] = field(default_factory=dict)
+    versions: dict[str, tuple[Survey | SurveyState, SurveyVersion] | CxloopError] = field(default_factory=dict)
     units: dict[str, bool] = field(default_factory=dict)
     seen: dict[tuple[str, str], SurveyResponse | Prepared] = field(default_factory=dict)
     hidden: set[tuple[str, str]] = field(default_factory=set)  # external ids taken outside the caller's units
 
-    async def version(self, survey_id: str) -> tuple[Survey, SurveyVersion]:
+    async def version(self, survey_id: str) -> tuple[Survey | SurveyState, SurveyVersion]:
         """The survey and the version a new response answers (cached; errors too)."""
         if survey_id not in self.versions:
             try:
-                self.versions[survey_id] = await answerable_version(
+                self.versions[survey_id] = await answerable(
                     session=self.session, org=self.principal.org, survey_id=survey_id
                 )
             except CxloopError as exc:
@@ -168,7 +171,7 @@ class Prepared:
     """A response that passed every check that needs no write: ready to store once its contact is known."""
 
     data: ResponseCreate
-    survey: Survey
+    survey: Survey | SurveyState
     version: SurveyVersion
     answers: dict[str, Any]
     unit: str | None
@@ -263,13 +266,16 @@ class BulkWriter:
         session = self.ctx.session
         try:
             await session.flush()  # contacts first: the responses refer to them
-            if self.rows:
+            driver = await driver_of(session)
+            if driver.is_postgres and len(self.rows) >= COPY_FROM:
+                await copy_rows(driver, RESPONSES, self.rows)
+            elif self.rows:
                 await session.exec(insert(RESPONSES), params=self.rows)  # type: ignore[call-overload]
-        except IntegrityError as exc:  # another request stored the same external_id between our check and now
+        except (IntegrityError, psycopg.IntegrityError) as exc:  # the same external_id stored meanwhile
             raise StoredConcurrently(
                 "A response with this external_id was stored concurrently; retry to see it"
             ) from exc
-        await insert_events(session, OutboxEvent, self.events)
+        await (copy_events if len(self.events) >= COPY_FROM else insert_events)(session, OutboxEvent, self.events)
 
 
 async def store(
@@ -284,11 +290,12 @@ async def store(
 
 async def create_response(
     *, session: AsyncSession, principal: Principal, data: ResponseCreate
-) -> tuple[SurveyResponse, bool]:
+) -> tuple[SurveyResponse | SimpleNamespace, bool]:
     """Accept one partner response, and whether it was created: a repeat of the same external_id and answers
-    is found, not stored."""
+    is found, not stored (also when the two arrive at once: the second waits for the first's commit)."""
     ctx = IngestContext(session, principal)
-    await ctx.preload([data])
+    if data.contact is not None:  # a duplicate is found before its contact is touched
+        await ctx.preload([data])
     prepared = await prepare(ctx, data)
     if isinstance(prepared, Duplicate):
         assert isinstance(prepared.response, SurveyResponse)  # a single request has no batch twins
@@ -296,29 +303,46 @@ async def create_response(
     contact = None
     if data.contact is not None:
         contact, _ = await upsert_contact(session=session, principal=principal, data=data.contact)
-    try:
-        return await store(ctx, prepared, contact), True
-    except StoredConcurrently:
-        return await _concurrent_twin(session, principal, data, prepared.answers), False
+        await session.flush()  # the response refers to it
+    stored = await _store_single(ctx, prepared, contact)
+    if stored is None:
+        return await _twin(session, principal, data, prepared.answers), False
+    return stored, True
 
 
-async def _concurrent_twin(
+async def _store_single(ctx: IngestContext, item: Prepared, contact: Contact | None) -> SimpleNamespace | None:
+    """INSERT the response (nothing if its external_id is taken) and its event, under the ORM; None if taken."""
+    fields = await _response_fields(ctx, item, contact, "partner")
+    driver = await driver_of(ctx.session)
+    columns = tuple(fields)
+    conflict = ("survey_id", "external_id") if fields["external_id"] is not None else ()
+    sql = insert_sql(RESPONSES, driver.dialect, columns, conflict=conflict, returning="id")
+    if not await driver.execute(sql, driver.table(RESPONSES).values(columns, fields)):
+        return None
+    response = SimpleNamespace(**fields)
+    event = response_event(response, item.version, _event_type(response), purpose=item.survey.purpose)
+    await insert_events_raw(ctx.session, OutboxEvent, [event])
+    return response
+
+
+async def _twin(
     session: AsyncSession, principal: Principal, data: ResponseCreate, answers: dict[str, Any]
 ) -> SurveyResponse:
-    """The response a concurrent request just stored under this external_id, if it has these answers (else 409).
-
-    The failed insert aborted the transaction (PostgreSQL): it is rolled back whole — this request then
-    stored nothing, as a later duplicate stores nothing — and the twin is read afresh.
-    """
-    await session.rollback()
+    """The response stored earlier (or by a concurrent request, now committed) under this external_id: a
+    duplicate if it has these answers and the caller may see it, else 409."""
     statement = select(SurveyResponse).where(
         SurveyResponse.org == principal.org,
         SurveyResponse.survey_id == data.survey_id,
         SurveyResponse.external_id == data.external_id,
     )
     twin = (await session.exec(statement)).first()
-    if twin is None or twin.answers != answers:
-        raise Conflict(f"Response {data.external_id!r} of this survey was just stored with other answers")
+    if twin is None or not _visible(principal, twin):
+        raise Conflict(f"The external_id {data.external_id!r} of this survey is already taken")
+    if twin.answers != answers:
+        raise Conflict(
+            f"Response {data.external_id!r} of this survey already exists with other answers; "
+            f"PATCH /v1/responses/{twin.id} to change it"
+        )
     return twin
 
 
