@@ -87,15 +87,27 @@ def impact(
     return {"n": n, "nps": nps if n >= max(min_sample, 1) else None, "items": items}
 
 
-async def _rollup_histograms(session: AsyncSession, ask: Ask, question: str) -> tuple[Histogram, dict[str, Histogram]]:
-    """The scope's NPS histogram of the survey (question rollup) and each code's (reason x score rollup)."""
-    q, r = QUESTION_TABLE.c, REASON_SCORE_TABLE.c
-    total = (
+def survey_nps_rollup(ask: Ask) -> Any:
+    """SQL: the scope's NPS histogram of the survey over the period, from the question rollup."""
+    q = QUESTION_TABLE.c
+    return (
         select(*(func.sum(q[c]) for c in HISTOGRAM_COLUMNS))
         .where(q.org == ask.scope.org, one_of(q.unit, ask.scope.roots), q.survey_id == ask.filters.survey_id)
         .where(q.kind == "nps", _rollup_period(QUESTION_TABLE, ask.period, None))
         .where(*ask.filters.population(QUESTION_TABLE))
     )
+
+
+def nps_fact_filters(ask: Ask) -> list[Any]:
+    """SQL conditions: the NPS facts in the scope, period and population asked."""
+    where = [*_fact_filters(FACTS, ask.scope, ask.filters), *_facts_period(FACTS, ask.period, "day", "submitted_at")]
+    return [*where, FACTS.c.kind == "nps", *ask.filters.population(FACTS)]
+
+
+async def _rollup_histograms(session: AsyncSession, ask: Ask, question: str) -> tuple[Histogram, dict[str, Histogram]]:
+    """The scope's NPS histogram of the survey (question rollup) and each code's (reason x score rollup)."""
+    r = REASON_SCORE_TABLE.c
+    total = survey_nps_rollup(ask)
     by_code = (
         select(r.code, *(func.sum(r[c]) for c in HISTOGRAM_COLUMNS))
         .where(r.org == ask.scope.org, one_of(r.unit, ask.scope.roots), r.survey_id == ask.filters.survey_id)
@@ -111,8 +123,7 @@ async def _rollup_histograms(session: AsyncSession, ask: Ask, question: str) -> 
 async def _fact_histograms(session: AsyncSession, ask: Ask, question: str) -> tuple[Histogram, dict[str, Histogram]]:
     """The same two histograms from the facts (filters the rollups do not keep): the NPS facts in scope, and
     those joined to the reason facts of their response."""
-    where = [*_fact_filters(FACTS, ask.scope, ask.filters), *_facts_period(FACTS, ask.period, "day", "submitted_at")]
-    where += [FACTS.c.kind == "nps", *ask.filters.population(FACTS)]
+    where = nps_fact_filters(ask)
     await plan_for_values(session)
     counts = (await session.exec(select(*histogram_sums(FACTS)).where(*where))).one()
     cited = REASON_FACTS.join(FACTS, FACTS.c.response_id == REASON_FACTS.c.response_id)

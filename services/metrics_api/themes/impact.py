@@ -19,8 +19,8 @@ from services.metrics_api.metrics import MetricRequest
 from services.metrics_api.models import HISTOGRAM_COLUMNS, SCORES
 from services.metrics_api.queries import Split, _fact_filters, _facts_period, _rollup_period, needs_facts
 from services.metrics_api.queries import plan_for_values as _plan
-from services.metrics_api.reason_impact import impact
-from services.metrics_api.rollups import FACTS, QUESTION_TABLE, histogram_sums
+from services.metrics_api.reason_impact import impact, nps_fact_filters, survey_nps_rollup
+from services.metrics_api.rollups import FACTS, histogram_sums
 from services.metrics_api.sql import one_of
 from services.metrics_api.themes.codebook import labels
 from services.metrics_api.themes.facts import ALL_COMMENTS, COMMENTS, SENTIMENTS, TAGS, THEME_ROLLUP
@@ -33,13 +33,8 @@ EXTRA = ("comments", *SENTIMENTS, "unscored")
 
 async def _rollup_counts(session: AsyncSession, ask: Ask, question: str) -> tuple[Counts, dict[str, Counts]]:
     """The scope's NPS histogram of the survey, and each code's counts ("": every comment), from rollups."""
-    q, t = QUESTION_TABLE.c, THEME_ROLLUP.c
-    total = (
-        select(*(func.sum(q[c]) for c in HISTOGRAM_COLUMNS))
-        .where(q.org == ask.scope.org, one_of(q.unit, ask.scope.roots), q.survey_id == ask.filters.survey_id)
-        .where(q.kind == "nps", _rollup_period(QUESTION_TABLE, ask.period, None))
-        .where(*ask.filters.population(QUESTION_TABLE))
-    )
+    t = THEME_ROLLUP.c
+    total = survey_nps_rollup(ask)
     by_code = (
         select(t.code, *(func.sum(t[c]) for c in (*HISTOGRAM_COLUMNS, *EXTRA)))
         .where(t.org == ask.scope.org, one_of(t.unit, ask.scope.roots), t.survey_id == ask.filters.survey_id)
@@ -62,8 +57,7 @@ def _comment_sums() -> list[Any]:
 
 async def _fact_counts(session: AsyncSession, ask: Ask, question: str) -> tuple[Counts, dict[str, Counts]]:
     """The same from the facts: the NPS facts in scope, and the comment facts (joined to their tags)."""
-    where = [*_fact_filters(FACTS, ask.scope, ask.filters), *_facts_period(FACTS, ask.period, "day", "submitted_at")]
-    where += [FACTS.c.kind == "nps", *ask.filters.population(FACTS)]
+    where = nps_fact_filters(ask)
     await _plan(session)
     total = [int(c or 0) for c in (await session.exec(select(*histogram_sums(FACTS)).where(*where))).one()]
     said = [
