@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Depends, Query, Response
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query, Response
 
 from services.metrics_api.routes.metrics import Asked
 from services.metrics_api.schemas import OpaqueId, QuestionKey
@@ -28,6 +28,8 @@ from shared.idempotency import IdempotentRoute, IdempotentSession
 from shared.pagination import CursorQuery, LimitQuery, Page
 from shared.schemas.common import UnitPath
 from shared.strict_query import open_query
+
+PathCode = Annotated[str, Path(pattern=r"^[a-z][a-z0-9_]{0,39}$", description="The theme's code")]
 
 router = APIRouter(
     route_class=IdempotentRoute, prefix="/v1/themes", tags=["themes"], responses=problem_responses(401, 403, 422)
@@ -90,14 +92,14 @@ async def get_suggestions(
 
 
 @router.get("/{code}", response_model=ThemePublic, responses=problem_responses(404))
-async def get_theme(code: str, principal: Reader, session: SessionDep) -> ThemePublic:
+async def get_theme(code: PathCode, principal: Reader, session: SessionDep) -> ThemePublic:
     """One theme, with the progress of its re-tag (scope `metrics:read`)."""
     return codebook.public(await codebook.get_theme(session=session, principal=principal, code=code))
 
 
 @router.patch("/{code}", response_model=ThemePublic, responses=problem_responses(404))
 async def update_theme(
-    code: str,
+    code: PathCode,
     data: ThemeUpdate,
     principal: Writer,
     session: SessionDep,
@@ -111,7 +113,7 @@ async def update_theme(
 
 
 @router.delete("/{code}", status_code=204, response_class=Response, responses=problem_responses(404))
-async def delete_theme(code: str, principal: Writer, session: SessionDep) -> Response:
+async def delete_theme(code: PathCode, principal: Writer, session: SessionDep) -> Response:
     """Remove a theme and its tags (scope `admin`)."""
     await codebook.delete_theme(session=session, principal=principal, code=code)
     return Response(status_code=204)
