@@ -58,6 +58,14 @@ class ThemeUpdate(BaseModel):
 
     _words = field_validator("words")(_check_words)
 
+    @field_validator("label", "words", mode="before")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        # Left out means "stays"; null would clear a field every theme needs.
+        if value is None:
+            raise ValueError("may be left out but not null")
+        return value
+
 
 class Retag(BaseModel):
     """Progress of tagging past comments after the theme's last change."""
